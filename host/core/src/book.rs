@@ -1,0 +1,269 @@
+//! Local order books, exact and cheap to update.
+//!
+//! A book is built from a snapshot and kept current with per-level deltas ("size is the new
+//! aggregate at that price, 0 removes it"), as the Polymarket market channel sends them.
+//! Duplicates are harmless (a delta sets, it does not add) and deltas older than the
+//! snapshot are ignored. A crossed or locked book is kept as the exchange sent it (the real
+//! exchange's bursts cross for a moment) but is reported as not tradable.
+
+use std::collections::BTreeMap;
+
+use crate::ids::TokenId;
+use crate::money::{Price, Size};
+use crate::order::Side;
+
+/// One price level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Level {
+    /// Price.
+    pub price: Price,
+    /// Aggregate size at that price.
+    pub size: Size,
+}
+
+/// Why a book may not be traded on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BookHealth {
+    /// Synchronised and not crossed.
+    Tradable,
+    /// No snapshot yet (or dropped after a tick-size change).
+    Unsynced,
+    /// Best bid at or above best ask.
+    Crossed,
+}
+
+/// The order book of one outcome token.
+#[derive(Debug, Clone)]
+pub struct OrderBook {
+    token: TokenId,
+    bids: BTreeMap<Price, Size>,
+    asks: BTreeMap<Price, Size>,
+    tick: Price,
+    min_size: Size,
+    ts: u64,
+    synced: bool,
+}
+
+impl OrderBook {
+    /// An empty, unsynchronised book with the market's tick and minimum size.
+    pub fn new(token: TokenId, tick: Price, min_size: Size) -> Self {
+        OrderBook {
+            token,
+            bids: BTreeMap::new(),
+            asks: BTreeMap::new(),
+            tick,
+            min_size,
+            ts: 0,
+            synced: false,
+        }
+    }
+
+    /// The token.
+    pub fn token(&self) -> &TokenId {
+        &self.token
+    }
+
+    /// Tick size.
+    pub fn tick(&self) -> Price {
+        self.tick
+    }
+
+    /// Minimum order size.
+    pub fn min_size(&self) -> Size {
+        self.min_size
+    }
+
+    /// Time of the last applied message, ms.
+    pub fn ts(&self) -> u64 {
+        self.ts
+    }
+
+    /// Replace the whole book.
+    pub fn apply_snapshot(
+        &mut self,
+        ts: u64,
+        bids: impl IntoIterator<Item = Level>,
+        asks: impl IntoIterator<Item = Level>,
+    ) {
+        self.bids.clear();
+        self.asks.clear();
+        for l in bids.into_iter().filter(|l| !l.size.is_zero()) {
+            self.bids.insert(l.price, l.size);
+        }
+        for l in asks.into_iter().filter(|l| !l.size.is_zero()) {
+            self.asks.insert(l.price, l.size);
+        }
+        self.ts = ts;
+        self.synced = true;
+    }
+
+    /// Set the aggregate size of one level (0 removes it). Returns false when the delta
+    /// was ignored: older than the book, or no snapshot yet.
+    pub fn apply_change(&mut self, ts: u64, side: Side, price: Price, size: Size) -> bool {
+        if !self.synced || ts < self.ts {
+            return false;
+        }
+        let levels = match side {
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
+        };
+        if size.is_zero() {
+            levels.remove(&price);
+        } else {
+            levels.insert(price, size);
+        }
+        self.ts = ts;
+        true
+    }
+
+    /// A new tick size. The exchange re-quotes after a tick change, so the book is
+    /// dropped until the next snapshot.
+    pub fn set_tick(&mut self, tick: Price) {
+        self.tick = tick;
+        self.bids.clear();
+        self.asks.clear();
+        self.synced = false;
+    }
+
+    /// Set the minimum order size (from a snapshot that carries it).
+    pub fn set_min_size(&mut self, min_size: Size) {
+        self.min_size = min_size;
+    }
+
+    /// Best bid.
+    pub fn best_bid(&self) -> Option<Level> {
+        self.bids
+            .iter()
+            .next_back()
+            .map(|(&price, &size)| Level { price, size })
+    }
+
+    /// Best ask.
+    pub fn best_ask(&self) -> Option<Level> {
+        self.asks
+            .iter()
+            .next()
+            .map(|(&price, &size)| Level { price, size })
+    }
+
+    /// Mid price, when both sides exist (rounded down to a micro-USDC).
+    pub fn mid(&self) -> Option<Price> {
+        let (b, a) = (self.best_bid()?, self.best_ask()?);
+        let sum = u64::from(b.price.micros()) + u64::from(a.price.micros());
+        u32::try_from(sum / 2).ok().map(Price::from_micros)
+    }
+
+    /// Whether orders may be placed on this book now.
+    pub fn health(&self) -> BookHealth {
+        if !self.synced {
+            return BookHealth::Unsynced;
+        }
+        match (self.best_bid(), self.best_ask()) {
+            (Some(b), Some(a)) if b.price >= a.price => BookHealth::Crossed,
+            _ => BookHealth::Tradable,
+        }
+    }
+
+    /// Bids, best (highest) first.
+    pub fn bids(&self) -> impl Iterator<Item = Level> + '_ {
+        self.bids
+            .iter()
+            .rev()
+            .map(|(&price, &size)| Level { price, size })
+    }
+
+    /// Asks, best (lowest) first.
+    pub fn asks(&self) -> impl Iterator<Item = Level> + '_ {
+        self.asks
+            .iter()
+            .map(|(&price, &size)| Level { price, size })
+    }
+
+    /// The levels a taker on `side` would hit, best first: asks for a BUY, bids for a SELL.
+    pub fn opposite(&self, side: Side) -> Box<dyn Iterator<Item = Level> + '_> {
+        match side {
+            Side::Buy => Box::new(self.asks()),
+            Side::Sell => Box::new(self.bids()),
+        }
+    }
+
+    /// Number of levels on each side.
+    pub fn depth(&self) -> (usize, usize) {
+        (self.bids.len(), self.asks.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Price {
+        Price::parse(s).unwrap()
+    }
+    fn q(s: &str) -> Size {
+        Size::parse(s).unwrap()
+    }
+    fn lvl(price: &str, size: &str) -> Level {
+        Level {
+            price: p(price),
+            size: q(size),
+        }
+    }
+
+    fn book() -> OrderBook {
+        let mut b = OrderBook::new(TokenId::new("1"), p("0.01"), q("5"));
+        b.apply_snapshot(
+            10,
+            [lvl("0.49", "350"), lvl("0.50", "200")],
+            [lvl("0.52", "250"), lvl("0.51", "150")],
+        );
+        b
+    }
+
+    #[test]
+    fn snapshot_orders_levels_best_first() {
+        let b = book();
+        assert_eq!(b.best_bid(), Some(lvl("0.50", "200")));
+        assert_eq!(b.best_ask(), Some(lvl("0.51", "150")));
+        assert_eq!(b.mid(), Some(p("0.505")));
+        let asks: Vec<_> = b.asks().map(|l| l.price).collect();
+        assert_eq!(asks, vec![p("0.51"), p("0.52")]);
+        assert_eq!(b.health(), BookHealth::Tradable);
+    }
+
+    #[test]
+    fn deltas_set_and_remove_and_are_idempotent() {
+        let mut b = book();
+        assert!(b.apply_change(11, Side::Buy, p("0.50"), q("10")));
+        assert!(b.apply_change(11, Side::Buy, p("0.50"), q("10")));
+        assert_eq!(b.best_bid(), Some(lvl("0.50", "10")));
+        assert!(b.apply_change(12, Side::Sell, p("0.51"), Size::ZERO));
+        assert_eq!(b.best_ask(), Some(lvl("0.52", "250")));
+    }
+
+    #[test]
+    fn older_deltas_are_ignored() {
+        let mut b = book();
+        assert!(!b.apply_change(9, Side::Buy, p("0.50"), Size::ZERO));
+        assert_eq!(b.best_bid(), Some(lvl("0.50", "200")));
+    }
+
+    #[test]
+    fn crossed_book_is_kept_but_not_tradable() {
+        let mut b = book();
+        b.apply_change(11, Side::Buy, p("0.51"), q("5"));
+        assert_eq!(b.health(), BookHealth::Crossed);
+        b.apply_change(12, Side::Buy, p("0.51"), Size::ZERO);
+        assert_eq!(b.health(), BookHealth::Tradable);
+    }
+
+    #[test]
+    fn tick_change_unsyncs_until_snapshot() {
+        let mut b = book();
+        b.set_tick(p("0.001"));
+        assert_eq!(b.health(), BookHealth::Unsynced);
+        assert!(!b.apply_change(20, Side::Buy, p("0.5"), q("1")));
+        b.apply_snapshot(21, [lvl("0.5", "1")], [lvl("0.6", "1")]);
+        assert_eq!(b.health(), BookHealth::Tradable);
+    }
+}
