@@ -91,6 +91,7 @@
 #![warn(missing_docs)]
 
 mod host;
+mod params;
 mod units;
 
 pub mod testing;
@@ -107,11 +108,12 @@ pub mod wit {
 }
 
 pub use host::{Host, WasmHost};
+pub use params::{Params, StateReader, StateWriter};
 pub use units::{BookExt, Price, Size, UnitError};
 pub use wit::polybox::strategy::types::{
-    BookDepth, BookUpdate, Event, FeedStatus, Fill, Intent, Level, LevelChange, LogLevel, MarketInfo,
-    OpenOrder, OrderStatus, OrderUpdate, Position, RejectReason, Rejection, Side, State,
-    StrategyMeta, TickChange, TimeInForce, TopOfBook, Trade,
+    BookDepth, BookUpdate, Event, FeedStatus, Fill, Intent, Level, LevelChange, LogLevel,
+    MarketInfo, OpenOrder, OrderStatus, OrderUpdate, Position, RejectReason, Rejection, Side,
+    State, StrategyMeta, TickChange, TimeInForce, TopOfBook, Trade,
 };
 
 /// A host-assigned order id.
@@ -244,6 +246,9 @@ macro_rules! export_strategy {
             }
         }
 
+        // Native builds (unit tests with the harness) export nothing: the component's
+        // export names are only valid in a WebAssembly module.
+        #[cfg(target_arch = "wasm32")]
         $crate::wit::export!(__PolyboxGuest with_types_in $crate::wit);
     };
 }

@@ -60,7 +60,10 @@ impl TestHost {
     fn new(markets: &[MarketInfo]) -> Self {
         TestHost {
             now: 0,
-            markets: markets.iter().map(|m| (m.token.clone(), m.clone())).collect(),
+            markets: markets
+                .iter()
+                .map(|m| (m.token.clone(), m.clone()))
+                .collect(),
             books: BTreeMap::new(),
             open: BTreeMap::new(),
             next_id: 0,
@@ -76,16 +79,28 @@ impl TestHost {
     fn basic_gate(&self, i: &Intent) -> Option<Rejection> {
         let reject = |reason, message: String| Some(Rejection { reason, message });
         let Some(m) = self.markets.get(&i.token) else {
-            return reject(RejectReason::MarketNotGranted, format!("token {} not granted", i.token));
+            return reject(
+                RejectReason::MarketNotGranted,
+                format!("token {} not granted", i.token),
+            );
         };
         if Price::from_micros(i.price).is_none() {
-            return reject(RejectReason::PriceOutOfRange, format!("price {} out of (0, 1)", i.price));
+            return reject(
+                RejectReason::PriceOutOfRange,
+                format!("price {} out of (0, 1)", i.price),
+            );
         }
         if m.tick == 0 || i.price % m.tick != 0 {
-            return reject(RejectReason::OffTick, format!("price {} not on tick {}", i.price, m.tick));
+            return reject(
+                RejectReason::OffTick,
+                format!("price {} not on tick {}", i.price, m.tick),
+            );
         }
         if i.size < m.min_size {
-            return reject(RejectReason::BelowMinSize, format!("size {} below {}", i.size, m.min_size));
+            return reject(
+                RejectReason::BelowMinSize,
+                format!("size {} below {}", i.size, m.min_size),
+            );
         }
         None
     }
@@ -203,8 +218,12 @@ impl<S: Strategy> std::fmt::Debug for Harness<S> {
 fn levels(side: &[(&str, &str)]) -> Vec<Level> {
     side.iter()
         .map(|(p, s)| Level {
-            price: Price::parse(p).map(Price::micros).unwrap_or_else(|e| panic!("{e}")),
-            size: Size::parse(s).map(Size::micros).unwrap_or_else(|e| panic!("{e}")),
+            price: Price::parse(p)
+                .map(Price::micros)
+                .unwrap_or_else(|e| panic!("{e}")),
+            size: Size::parse(s)
+                .map(Size::micros)
+                .unwrap_or_else(|e| panic!("{e}")),
         })
         .collect()
 }
@@ -311,7 +330,10 @@ impl<S: Strategy> Harness<S> {
         };
         list.retain(|l| l.price != level.price);
         if level.size > 0 {
-            let at = list.iter().position(|l| better(level.price, l.price)).unwrap_or(list.len());
+            let at = list
+                .iter()
+                .position(|l| better(level.price, l.price))
+                .unwrap_or(list.len());
             list.insert(at, level);
         }
         let top = self.top(token);
@@ -359,7 +381,11 @@ impl<S: Strategy> Harness<S> {
             side: order.side,
             price: order.price,
             size: order.size,
-            status: if done { OrderStatus::Filled } else { OrderStatus::PartiallyFilled },
+            status: if done {
+                OrderStatus::Filled
+            } else {
+                OrderStatus::PartiallyFilled
+            },
             filled: order.filled,
             last_fill: Some(Fill {
                 price: l.price,

@@ -27,20 +27,38 @@ impl From<UnitError> for String {
 /// Parse a non-negative decimal with at most 6 decimals into micro-units.
 fn parse_micros(text: &str) -> Result<u64, UnitError> {
     let t = text.trim();
-    let bad = || UnitError(format!("`{text}` is not a non-negative decimal with at most 6 decimals"));
+    let bad = || {
+        UnitError(format!(
+            "`{text}` is not a non-negative decimal with at most 6 decimals"
+        ))
+    };
     let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
     if whole.is_empty() && frac.is_empty() || frac.len() > 6 {
         return Err(bad());
     }
-    if !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+    if !whole
+        .bytes()
+        .chain(frac.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
         return Err(bad());
     }
-    let w: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
-    let mut f: u64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| bad())? };
+    let w: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| bad())?
+    };
+    let mut f: u64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().map_err(|_| bad())?
+    };
     for _ in frac.len()..6 {
         f *= 10;
     }
-    w.checked_mul(MICROS).and_then(|x| x.checked_add(f)).ok_or_else(bad)
+    w.checked_mul(MICROS)
+        .and_then(|x| x.checked_add(f))
+        .ok_or_else(bad)
 }
 
 fn write_micros(f: &mut fmt::Formatter<'_>, micros: u64) -> fmt::Result {
@@ -79,7 +97,9 @@ impl Price {
 
     /// Round down to a multiple of `tick` (micro-USDC); `None` if that leaves (0, 1).
     pub fn floor_to(self, tick: u32) -> Option<Price> {
-        (tick > 0).then(|| self.0 - self.0 % tick).and_then(Price::from_micros)
+        (tick > 0)
+            .then(|| self.0 - self.0 % tick)
+            .and_then(Price::from_micros)
     }
 
     /// Round up to a multiple of `tick`; `None` if that leaves (0, 1).
@@ -88,7 +108,11 @@ impl Price {
             return None;
         }
         let r = self.0 % tick;
-        let up = if r == 0 { self.0 } else { self.0.checked_add(tick - r)? };
+        let up = if r == 0 {
+            self.0
+        } else {
+            self.0.checked_add(tick - r)?
+        };
         Price::from_micros(up)
     }
 
@@ -199,8 +223,22 @@ mod tests {
         assert!(Price::parse("0").is_err());
         assert!(Price::parse("0.1234567").is_err());
         assert!(Price::parse("-0.1").is_err());
-        assert_eq!(Price::parse("0.523").unwrap().floor_to(10_000).unwrap().micros(), 520_000);
-        assert_eq!(Price::parse("0.523").unwrap().ceil_to(10_000).unwrap().micros(), 530_000);
+        assert_eq!(
+            Price::parse("0.523")
+                .unwrap()
+                .floor_to(10_000)
+                .unwrap()
+                .micros(),
+            520_000
+        );
+        assert_eq!(
+            Price::parse("0.523")
+                .unwrap()
+                .ceil_to(10_000)
+                .unwrap()
+                .micros(),
+            530_000
+        );
         assert_eq!(Price::parse("0.995").unwrap().ceil_to(10_000), None);
         assert_eq!(Price::parse("0.3").unwrap().complement().to_string(), "0.7");
     }
@@ -210,7 +248,13 @@ mod tests {
         assert_eq!(Size::parse("12.5").unwrap().micros(), 12_500_000);
         assert_eq!(Size::shares(5).to_string(), "5");
         let p = Price::parse("0.40").unwrap();
-        assert_eq!(Size::affordable(15_000_000, p, 10_000), Size::parse("37.5").unwrap());
-        assert_eq!(Size::affordable(1_000_000, Price::parse("0.3").unwrap(), 10_000).to_string(), "3.33");
+        assert_eq!(
+            Size::affordable(15_000_000, p, 10_000),
+            Size::parse("37.5").unwrap()
+        );
+        assert_eq!(
+            Size::affordable(1_000_000, Price::parse("0.3").unwrap(), 10_000).to_string(),
+            "3.33"
+        );
     }
 }
