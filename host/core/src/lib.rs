@@ -11,6 +11,7 @@
 
 pub mod book;
 pub mod clock;
+pub mod desk;
 pub mod fees;
 pub mod ids;
 pub mod kill_switch;

@@ -1,0 +1,469 @@
+//! The desk: everything an order touches on its way from intent to fill, in one owner.
+//!
+//! It holds the books, the market facts, the risk gate, the paper venue and the
+//! portfolio, and keeps each strategy's counters. The kernel feeds it market messages
+//! and strategies' intents; it answers intents at once and queues the order updates
+//! they cause, which the kernel delivers to their owners in order.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::book::{BookHealth, Level, OrderBook};
+use crate::fees::FeeSchedule;
+use crate::ids::{OrderId, StrategyId, TokenId};
+use crate::market_message::MarketMessage;
+use crate::money::{Price, Size, Usdc};
+use crate::order::{Intent, OrderUpdate, Side};
+use crate::paper::{PaperOrder, PaperVenue};
+use crate::portfolio::{Pnl, Portfolio, Position};
+use crate::risk::{Gate, RejectReason, Rejection};
+
+/// Static facts about one outcome token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketMeta {
+    /// The token.
+    pub token: TokenId,
+    /// Its market's condition id.
+    pub condition: String,
+    /// The other outcome of the same market.
+    pub complement: Option<TokenId>,
+    /// Taker fees.
+    pub fees: FeeSchedule,
+    /// Tick size when first seen.
+    pub tick: Price,
+    /// Minimum order size.
+    pub min_size: Size,
+}
+
+/// A book changed; what strategies subscribed to the token are told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookChange {
+    /// Token.
+    pub token: TokenId,
+    /// Exchange time.
+    pub ts: u64,
+    /// Replaced by a snapshot.
+    pub snapshot: bool,
+    /// Levels set (size 0: removed).
+    pub changes: Vec<(Side, Level)>,
+    /// Best bid after the change.
+    pub bid: Option<Level>,
+    /// Best ask after the change.
+    pub ask: Option<Level>,
+    /// Orders may be placed on it.
+    pub tradable: bool,
+}
+
+/// A market event for strategies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarketEvent {
+    /// A book changed.
+    Book(BookChange),
+    /// A trade printed.
+    Trade {
+        /// Token.
+        token: TokenId,
+        /// Time.
+        ts: u64,
+        /// Price.
+        price: Price,
+        /// Size.
+        size: Size,
+        /// Taker side.
+        side: Side,
+    },
+    /// Tick size changed.
+    TickSize {
+        /// Token.
+        token: TokenId,
+        /// Time.
+        ts: u64,
+        /// Old tick.
+        old: Price,
+        /// New tick.
+        new: Price,
+    },
+}
+
+impl MarketEvent {
+    /// The token the event is about.
+    pub fn token(&self) -> &TokenId {
+        match self {
+            MarketEvent::Book(b) => &b.token,
+            MarketEvent::Trade { token, .. } | MarketEvent::TickSize { token, .. } => token,
+        }
+    }
+}
+
+/// One strategy's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Intents submitted.
+    pub intents: u64,
+    /// Intents the gate approved.
+    pub accepted: u64,
+    /// Refusals by reason code.
+    pub rejected: BTreeMap<&'static str, u64>,
+    /// Fills.
+    pub fills: u64,
+    /// Cancels requested by the strategy.
+    pub cancels: u64,
+}
+
+/// Books, gate, venue and portfolio under one owner.
+#[derive(Debug)]
+pub struct Desk {
+    books: BTreeMap<TokenId, OrderBook>,
+    meta: BTreeMap<TokenId, MarketMeta>,
+    grants: BTreeMap<StrategyId, BTreeSet<TokenId>>,
+    gate: Gate,
+    venue: PaperVenue,
+    portfolio: Portfolio,
+    counters: BTreeMap<StrategyId, Counters>,
+    outbox: Vec<OrderUpdate>,
+    now: u64,
+    default_tick: Price,
+    default_min_size: Size,
+}
+
+impl Desk {
+    /// A desk with a gate; unknown markets get the default tick and minimum size.
+    pub fn new(gate: Gate, default_tick: Price, default_min_size: Size) -> Self {
+        Desk {
+            books: BTreeMap::new(),
+            meta: BTreeMap::new(),
+            grants: BTreeMap::new(),
+            gate,
+            venue: PaperVenue::new(),
+            portfolio: Portfolio::new(),
+            counters: BTreeMap::new(),
+            outbox: Vec::new(),
+            now: 0,
+            default_tick,
+            default_min_size,
+        }
+    }
+
+    /// Register a market before trading starts.
+    pub fn add_market(&mut self, meta: MarketMeta) {
+        self.books.insert(
+            meta.token.clone(),
+            OrderBook::new(meta.token.clone(), meta.tick, meta.min_size),
+        );
+        self.meta.insert(meta.token.clone(), meta);
+    }
+
+    /// Every registered market.
+    pub fn markets(&self) -> impl Iterator<Item = &MarketMeta> + '_ {
+        self.meta.values()
+    }
+
+    /// Grant a strategy the right to trade these tokens.
+    pub fn grant(&mut self, strategy: StrategyId, tokens: impl IntoIterator<Item = TokenId>) {
+        self.grants.entry(strategy).or_default().extend(tokens);
+    }
+
+    /// Whether a strategy may trade (and read) a token.
+    pub fn is_granted(&self, strategy: StrategyId, token: &str) -> bool {
+        self.grants
+            .get(&strategy)
+            .is_some_and(|g| g.contains(token))
+    }
+
+    /// Host time, ms.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Move host time (never backwards).
+    pub fn set_now(&mut self, ts: u64) {
+        self.now = self.now.max(ts);
+    }
+
+    /// The book of a token.
+    pub fn book(&self, token: &str) -> Option<&OrderBook> {
+        self.books.get(token)
+    }
+
+    /// The gate.
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    fn book_entry(&mut self, token: &TokenId) -> &mut OrderBook {
+        let (tick, min) = (self.default_tick, self.default_min_size);
+        self.books
+            .entry(token.clone())
+            .or_insert_with(|| OrderBook::new(token.clone(), tick, min))
+    }
+
+    fn emit(&mut self, updates: Vec<OrderUpdate>) {
+        for u in updates {
+            if let Some(f) = &u.last_fill {
+                self.portfolio.apply_fill(f);
+                self.counters.entry(u.strategy).or_default().fills += 1;
+            }
+            self.outbox.push(u);
+        }
+    }
+
+    fn mark(&mut self, token: &TokenId) {
+        if let Some(mid) = self.books.get(token).and_then(OrderBook::mid) {
+            self.portfolio.mark(token, mid);
+        }
+    }
+
+    fn book_change(
+        &self,
+        token: &TokenId,
+        ts: u64,
+        snapshot: bool,
+        changes: Vec<(Side, Level)>,
+    ) -> BookChange {
+        let book = self.books.get(token);
+        BookChange {
+            token: token.clone(),
+            ts,
+            snapshot,
+            changes,
+            bid: book.and_then(OrderBook::best_bid),
+            ask: book.and_then(OrderBook::best_ask),
+            tradable: book.is_some_and(|b| b.health() == BookHealth::Tradable),
+        }
+    }
+
+    /// Apply one market message: update books, fill resting paper orders, mark positions.
+    /// Returns the events for strategies, in order.
+    pub fn apply(&mut self, msg: &MarketMessage) -> Vec<MarketEvent> {
+        let mut events = Vec::new();
+        match msg {
+            MarketMessage::Book(s) => {
+                let book = self.book_entry(&s.token);
+                if let Some(t) = s.tick {
+                    if t != book.tick() {
+                        book.set_tick(t);
+                    }
+                }
+                if let Some(m) = s.min_size {
+                    book.set_min_size(m);
+                }
+                book.apply_snapshot(s.ts, s.bids.iter().copied(), s.asks.iter().copied());
+                let updates = match self.books.get(&s.token) {
+                    Some(b) => self.venue.on_snapshot(b, s.ts),
+                    None => Vec::new(),
+                };
+                self.emit(updates);
+                self.mark(&s.token);
+                events.push(MarketEvent::Book(self.book_change(
+                    &s.token,
+                    s.ts,
+                    true,
+                    Vec::new(),
+                )));
+            }
+            MarketMessage::PriceChange { ts, changes, .. } => {
+                // Group by token, keeping first-seen order, so each token gets one event.
+                let mut touched: Vec<(TokenId, Vec<(Side, Level)>)> = Vec::new();
+                for c in changes {
+                    let applied = self
+                        .book_entry(&c.token)
+                        .apply_change(*ts, c.side, c.price, c.size);
+                    if !applied {
+                        continue;
+                    }
+                    let level = Level {
+                        price: c.price,
+                        size: c.size,
+                    };
+                    let updates = self.venue.on_level(&c.token, c.side, level, *ts);
+                    self.emit(updates);
+                    match touched.iter_mut().find(|(t, _)| *t == c.token) {
+                        Some((_, v)) => v.push((c.side, level)),
+                        None => touched.push((c.token.clone(), vec![(c.side, level)])),
+                    }
+                }
+                for (token, levels) in touched {
+                    self.mark(&token);
+                    events.push(MarketEvent::Book(
+                        self.book_change(&token, *ts, false, levels),
+                    ));
+                }
+            }
+            MarketMessage::TickSize {
+                token,
+                ts,
+                old,
+                new,
+                ..
+            } => {
+                self.book_entry(token).set_tick(*new);
+                events.push(MarketEvent::TickSize {
+                    token: token.clone(),
+                    ts: *ts,
+                    old: *old,
+                    new: *new,
+                });
+            }
+            MarketMessage::LastTrade {
+                token,
+                ts,
+                price,
+                size,
+                side,
+                fee_rate_bps,
+                ..
+            } => {
+                if let (Some(bps), Some(meta)) = (fee_rate_bps, self.meta.get_mut(token)) {
+                    if *bps > 0 {
+                        meta.fees.rate_bps = *bps;
+                    }
+                }
+                let updates = self.venue.on_trade(token, *price, *size, *ts);
+                self.emit(updates);
+                events.push(MarketEvent::Trade {
+                    token: token.clone(),
+                    ts: *ts,
+                    price: *price,
+                    size: *size,
+                    side: *side,
+                });
+            }
+            MarketMessage::Other(_) => {}
+        }
+        events
+    }
+
+    /// Count a refusal made outside the gate (the sandbox's per-callback intent cap).
+    pub fn refuse(&mut self, strategy: StrategyId, rejection: Rejection) -> Rejection {
+        let c = self.counters.entry(strategy).or_default();
+        c.intents += 1;
+        *c.rejected.entry(rejection.reason.code()).or_default() += 1;
+        rejection
+    }
+
+    /// A strategy's intent: grant, gate, then the venue. `Ok` carries the order id; the
+    /// fills and state changes it causes are queued for [`Desk::take_updates`].
+    pub fn submit(&mut self, intent: Intent) -> Result<OrderId, Rejection> {
+        let strategy = intent.strategy;
+        let verdict = self.check(intent);
+        let c = self.counters.entry(strategy).or_default();
+        c.intents += 1;
+        match verdict {
+            Ok(approved) => {
+                c.accepted += 1;
+                let token = approved.intent().token.clone();
+                let fees = self.meta.get(&token).map_or(FeeSchedule::FREE, |m| m.fees);
+                let Some(book) = self.books.get(&token) else {
+                    return Err(Rejection::new(RejectReason::UnknownMarket, "book vanished"));
+                };
+                let (id, updates) = self.venue.place(approved, book, fees, self.now);
+                self.emit(updates);
+                Ok(id)
+            }
+            Err(r) => {
+                *c.rejected.entry(r.reason.code()).or_default() += 1;
+                Err(r)
+            }
+        }
+    }
+
+    fn check(&self, intent: Intent) -> Result<crate::risk::Approved, Rejection> {
+        if intent.token.as_str().is_empty() {
+            return Err(Rejection::new(
+                RejectReason::InvalidIntent,
+                "token id is empty",
+            ));
+        }
+        let Some(book) = self.books.get(&intent.token) else {
+            return Err(Rejection::new(
+                RejectReason::UnknownMarket,
+                format!(
+                    "token {} is not a market of this session",
+                    intent.token.short()
+                ),
+            ));
+        };
+        if !self
+            .grants
+            .get(&intent.strategy)
+            .is_some_and(|g| g.contains(&intent.token))
+        {
+            return Err(Rejection::new(
+                RejectReason::MarketNotGranted,
+                format!(
+                    "token {} is not granted to this strategy",
+                    intent.token.short()
+                ),
+            ));
+        }
+        let held = self.portfolio.position(intent.strategy, &intent.token).size;
+        let sellable = held.saturating_sub(self.venue.offered(intent.strategy, &intent.token));
+        self.gate.evaluate(intent, book, sellable)
+    }
+
+    /// Cancel one of the strategy's orders.
+    pub fn cancel(&mut self, strategy: StrategyId, id: OrderId) -> Result<(), Rejection> {
+        self.counters.entry(strategy).or_default().cancels += 1;
+        let u = self.venue.cancel(strategy, id, self.now)?;
+        self.outbox.push(u);
+        Ok(())
+    }
+
+    /// Cancel all of a strategy's orders (on one token or all), with the reason when the
+    /// host does it; returns how many.
+    pub fn cancel_all(
+        &mut self,
+        strategy: StrategyId,
+        token: Option<&TokenId>,
+        reason: Option<RejectReason>,
+    ) -> u32 {
+        let updates = self.venue.cancel_all(strategy, token, reason, self.now);
+        let n = u32::try_from(updates.len()).unwrap_or(u32::MAX);
+        self.outbox.extend(updates);
+        n
+    }
+
+    /// Take the queued order updates, oldest first.
+    pub fn take_updates(&mut self) -> Vec<OrderUpdate> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Whether updates are queued.
+    pub fn has_updates(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
+    /// A strategy's open orders.
+    pub fn open_orders(&self, strategy: StrategyId) -> impl Iterator<Item = &PaperOrder> + '_ {
+        self.venue.open_orders(strategy)
+    }
+
+    /// A strategy's positions.
+    pub fn positions(
+        &self,
+        strategy: StrategyId,
+    ) -> impl Iterator<Item = (&TokenId, &Position)> + '_ {
+        self.portfolio.positions_of(strategy)
+    }
+
+    /// The mark of a token.
+    pub fn mark_of(&self, token: &TokenId) -> Option<Price> {
+        self.portfolio.mark_of(token)
+    }
+
+    /// A strategy's P&L.
+    pub fn pnl(&self, strategy: StrategyId) -> Pnl {
+        self.portfolio.pnl_of(strategy)
+    }
+
+    /// A strategy's counters.
+    pub fn counters(&self, strategy: StrategyId) -> Counters {
+        self.counters.get(&strategy).cloned().unwrap_or_default()
+    }
+
+    /// Total fees paid by a strategy.
+    pub fn fees(&self, strategy: StrategyId) -> Usdc {
+        self.pnl(strategy).fees
+    }
+}

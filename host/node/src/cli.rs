@@ -1,0 +1,100 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// polybox: trade Polymarket with sandboxed WebAssembly strategies (paper mode unless --live).
+#[derive(Debug, Parser)]
+#[command(name = "polybox", version, about)]
+pub struct Cli {
+    /// Config file (default: $POLYBOX_CONFIG, else ./polybox.toml when present, else defaults).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Override a config key, e.g. `--set risk.max_order_usdc=5` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", global = true)]
+    pub sets: Vec<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Replay recorded market data through strategies, with paper fills, and print a summary.
+    Replay(ReplayArgs),
+    /// Trade on live market data (paper unless --live).
+    Run(RunArgs),
+    /// Build a strategy crate into a component: target/strategies/<name>.wasm.
+    Build(BuildArgs),
+    /// Write a simulated session in the exchange's market-channel format.
+    Simulate(SimulateArgs),
+}
+
+/// `polybox replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Recorded market data (JSON lines); the bundled sample when absent.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Strategy component (repeatable).
+    #[arg(long = "strategy", value_name = "FILE.wasm", required = true)]
+    pub strategies: Vec<PathBuf>,
+    /// Strategy config: FILE (for the strategy at the same position) or NAME=FILE.
+    #[arg(long = "strategy-config", value_name = "FILE")]
+    pub strategy_configs: Vec<String>,
+    /// Pace events at this multiple of recorded speed (1 = real time); default: as fast as possible.
+    #[arg(long)]
+    pub speed: Option<f64>,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `polybox run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Strategy component (repeatable).
+    #[arg(long = "strategy", value_name = "FILE.wasm")]
+    pub strategies: Vec<PathBuf>,
+    /// Token ids to trade, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub markets: Vec<String>,
+    /// Trade real money (default: paper).
+    #[arg(long)]
+    pub live: bool,
+}
+
+/// `polybox build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The strategy crate's directory.
+    pub crate_dir: PathBuf,
+    /// Where to write the component.
+    #[arg(long, default_value = "target/strategies")]
+    pub out_dir: PathBuf,
+    /// Cargo target directory for the wasm build.
+    #[arg(long, default_value = "target/wasm-build")]
+    pub target_dir: PathBuf,
+}
+
+/// `polybox simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// RNG seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Binary markets (two tokens each).
+    #[arg(long, default_value_t = 2)]
+    pub markets: usize,
+    /// Frames to write.
+    #[arg(long, default_value_t = 4000)]
+    pub events: usize,
+    /// First frame's time, UTC ms (default: 2026-11-25T23:55:00Z, so the session crosses midnight).
+    #[arg(long)]
+    pub start_ms: Option<u64>,
+    /// Output file.
+    #[arg(long)]
+    pub out: PathBuf,
+}

@@ -1,0 +1,383 @@
+//! The kernel: one thread, one event at a time, deterministic.
+//!
+//! It owns the [`World`] (the desk: books, gate, paper venue, portfolio; and the timers)
+//! and the strategy slots. For each market message it advances the clock, fires due
+//! timers and restarts, applies the message to the books (which may fill resting paper
+//! orders), delivers the resulting events to subscribed strategies in load order, and
+//! settles: delivers every order update to its owner until none is left.
+//!
+//! During a callback the world is lent to the strategy's store, so `submit` runs the
+//! gate and the venue right there and answers at once.
+//!
+//! A strategy that faults (runs past its CPU budget or deadline, exceeds its memory cap,
+//! traps) is quarantined: its instance is dropped, its orders cancelled, and it is
+//! restarted after a backoff (doubling, capped) from its last restore point, with the
+//! cancellations delivered to the new instance. The host and the other strategies carry on.
+
+mod summary;
+mod timers;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use polybox_core::desk::Desk;
+use polybox_core::ids::{StrategyId, TokenId};
+use polybox_core::market_message::MarketMessage;
+
+pub use summary::{StrategySummary, Summary};
+pub use timers::Timers;
+
+use crate::sandbox::{self, Fault, Instance, LoadedStrategy, Sandbox, wit};
+
+/// What the kernel owns and lends to a strategy during its callback.
+#[derive(Debug)]
+pub struct World {
+    /// Books, gate, venue, portfolio.
+    pub desk: Desk,
+    /// Strategy timers.
+    pub timers: Timers,
+}
+
+/// Why a strategy could not be loaded into the kernel.
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    /// `init`, instantiation or the first snapshot failed.
+    #[error("strategy `{name}` failed to start: {fault}")]
+    Start {
+        /// Strategy.
+        name: String,
+        /// What went wrong.
+        fault: Fault,
+    },
+    /// It asked for markets it is not granted.
+    #[error("strategy `{name}` cannot start:\n  - {}", .problems.join("\n  - "))]
+    Grant {
+        /// Strategy.
+        name: String,
+        /// Every mismatch.
+        problems: Vec<String>,
+    },
+}
+
+/// A strategy's place in the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Handling events.
+    Running,
+    /// Stopped after a fault; restarts at `until` (kernel time).
+    Quarantined {
+        /// Restart time, ms.
+        until: u64,
+    },
+    /// Stopped for good after too many restarts.
+    Failed,
+}
+
+struct Slot {
+    id: StrategyId,
+    name: Arc<str>,
+    version: String,
+    loaded: Arc<LoadedStrategy>,
+    config: String,
+    markets: Vec<wit::MarketInfo>,
+    instance: Option<Instance>,
+    status: Status,
+    last_good: wit::State,
+    since_snapshot: u64,
+    events: u64,
+    events_missed: u64,
+    faults: BTreeMap<&'static str, u64>,
+    restarts: u32,
+    pending: VecDeque<wit::Event>,
+}
+
+/// The event loop's state.
+pub struct Kernel {
+    world: Option<Box<World>>,
+    sandbox: Sandbox,
+    slots: Vec<Slot>,
+    subscribers: BTreeMap<TokenId, Vec<usize>>,
+    events: u64,
+}
+
+impl std::fmt::Debug for Kernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kernel")
+            .field("strategies", &self.slots.len())
+            .field("events", &self.events)
+            .finish()
+    }
+}
+
+/// Most order updates settled after one market event before the kernel decides a
+/// strategy is ping-ponging with the venue.
+const MAX_SETTLE: usize = 10_000;
+
+impl Kernel {
+    /// A kernel over a desk whose markets are registered.
+    pub fn new(sandbox: Sandbox, desk: Desk) -> Kernel {
+        Kernel {
+            world: Some(Box::new(World {
+                desk,
+                timers: Timers::default(),
+            })),
+            sandbox,
+            slots: Vec::new(),
+            subscribers: BTreeMap::new(),
+            events: 0,
+        }
+    }
+
+    /// The sandbox.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    fn world(&self) -> &World {
+        // The world is only lent out during a callback, which never overlaps this call.
+        self.world
+            .as_deref()
+            .unwrap_or_else(|| unreachable!("world lent out"))
+    }
+
+    fn world_mut(&mut self) -> &mut World {
+        self.world
+            .as_deref_mut()
+            .unwrap_or_else(|| unreachable!("world lent out"))
+    }
+
+    /// The desk.
+    pub fn desk(&self) -> &Desk {
+        &self.world().desk
+    }
+
+    /// Load a strategy with its config text, granted `grant` (all session markets when
+    /// `None`). Its `init` must ask only for granted tokens.
+    pub fn load(
+        &mut self,
+        loaded: Arc<LoadedStrategy>,
+        config: String,
+        grant: Option<Vec<String>>,
+    ) -> Result<StrategyId, KernelError> {
+        let name: Arc<str> = Arc::from(loaded.name());
+        let id = StrategyId(u32::try_from(self.slots.len()).unwrap_or(u32::MAX));
+        let all: Vec<wit::MarketInfo> = self.desk().markets().map(sandbox::market_info).collect();
+        let (markets, mut problems) = match &grant {
+            None => (all, Vec::new()),
+            Some(tokens) => {
+                let problems = tokens
+                    .iter()
+                    .filter(|t| !all.iter().any(|m| &m.token == *t))
+                    .map(|t| format!("granted token {t} is not a market of this session"))
+                    .collect();
+                (
+                    all.into_iter()
+                        .filter(|m| tokens.contains(&m.token))
+                        .collect(),
+                    problems,
+                )
+            }
+        };
+        let start = |fault| KernelError::Start {
+            name: name.to_string(),
+            fault,
+        };
+        let mut instance =
+            Instance::new(&self.sandbox, &loaded, id, Arc::clone(&name)).map_err(start)?;
+        let meta = instance.describe(&mut self.world).map_err(start)?;
+        let wanted = instance
+            .init(&mut self.world, &config, &markets)
+            .map_err(start)?;
+        for t in &wanted {
+            if !markets.iter().any(|m| &m.token == t) {
+                problems.push(format!("asks for token {t}, which is not granted to it"));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(KernelError::Grant {
+                name: name.to_string(),
+                problems,
+            });
+        }
+        let last_good = instance.snapshot(&mut self.world).map_err(start)?;
+        let world = self.world_mut();
+        world
+            .desk
+            .grant(id, markets.iter().map(|m| TokenId::new(&m.token)));
+        for t in &wanted {
+            let subs = self.subscribers.entry(TokenId::new(t)).or_default();
+            subs.push(self.slots.len());
+        }
+        tracing::info!(strategy = %name, version = %meta.version, tokens = wanted.len(), "strategy loaded");
+        self.slots.push(Slot {
+            id,
+            name,
+            version: meta.version,
+            loaded,
+            config,
+            markets,
+            instance: Some(instance),
+            status: Status::Running,
+            last_good,
+            since_snapshot: 0,
+            events: 0,
+            events_missed: 0,
+            faults: BTreeMap::new(),
+            restarts: 0,
+            pending: VecDeque::new(),
+        });
+        Ok(id)
+    }
+
+    /// Process one market message received at `ts` (kernel time, ms).
+    pub fn on_message(&mut self, ts: u64, msg: &MarketMessage) {
+        self.advance_to(ts);
+        self.events += 1;
+        let events = self.world_mut().desk.apply(msg);
+        self.settle();
+        for e in &events {
+            let Some(subs) = self.subscribers.get(e.token()).cloned() else {
+                continue;
+            };
+            let wit_event = sandbox::market_event(e);
+            for idx in subs {
+                self.dispatch(idx, &wit_event);
+                self.settle();
+            }
+        }
+    }
+
+    /// Move kernel time to `ts`: fire due timers and restart quarantined strategies.
+    pub fn advance_to(&mut self, ts: u64) {
+        self.world_mut().desk.set_now(ts);
+        let now = self.desk().now();
+        for idx in 0..self.slots.len() {
+            if matches!(self.slots[idx].status, Status::Quarantined { until } if until <= now) {
+                self.restart(idx);
+            }
+        }
+        while let Some((strategy, id)) = self.world_mut().timers.pop_due(now) {
+            if let Some(idx) = self.slots.iter().position(|s| s.id == strategy) {
+                self.dispatch(idx, &wit::Event::Timer(id));
+                self.settle();
+            }
+        }
+    }
+
+    /// Deliver one event to one strategy (or count it missed while it is down).
+    fn dispatch(&mut self, idx: usize, event: &wit::Event) {
+        let every = self.sandbox.config().snapshot_every;
+        let slot = &mut self.slots[idx];
+        let Some(instance) = slot.instance.as_mut() else {
+            slot.events_missed += 1;
+            return;
+        };
+        match instance.on_event(&mut self.world, event) {
+            Ok(()) => {
+                slot.events += 1;
+                slot.since_snapshot += 1;
+                if slot.since_snapshot >= every {
+                    slot.since_snapshot = 0;
+                    match instance.snapshot(&mut self.world) {
+                        Ok(state) => slot.last_good = state,
+                        Err(fault) => self.quarantine(idx, fault),
+                    }
+                }
+            }
+            Err(fault) => self.quarantine(idx, fault),
+        }
+    }
+
+    /// Deliver queued order updates to their owners until none is left.
+    fn settle(&mut self) {
+        let mut delivered = 0usize;
+        while self.world().desk.has_updates() {
+            let updates = self.world_mut().desk.take_updates();
+            for u in updates {
+                let Some(idx) = self.slots.iter().position(|s| s.id == u.strategy) else {
+                    continue;
+                };
+                let event = sandbox::order_update(&u);
+                if self.slots[idx].instance.is_none() {
+                    self.slots[idx].pending.push_back(event);
+                    continue;
+                }
+                delivered += 1;
+                if delivered > MAX_SETTLE {
+                    self.quarantine(
+                        idx,
+                        Fault::Trap(format!("more than {MAX_SETTLE} order updates from one event: it keeps re-ordering on every update")),
+                    );
+                    self.slots[idx].pending.push_back(event);
+                    continue;
+                }
+                self.dispatch(idx, &event);
+            }
+        }
+    }
+
+    fn quarantine(&mut self, idx: usize, fault: Fault) {
+        let cfg = self.sandbox.config().clone();
+        let now = self.desk().now();
+        let slot = &mut self.slots[idx];
+        slot.instance = None;
+        *slot.faults.entry(fault.code()).or_default() += 1;
+        let id = slot.id;
+        slot.status = if slot.restarts >= cfg.max_restarts {
+            Status::Failed
+        } else {
+            let backoff = cfg
+                .restart_backoff_ms
+                .saturating_mul(1u64 << slot.restarts.min(20))
+                .min(cfg.restart_backoff_max_ms);
+            Status::Quarantined {
+                until: now.saturating_add(backoff),
+            }
+        };
+        tracing::warn!(
+            strategy = %slot.name,
+            version = %slot.version,
+            status = ?slot.status,
+            "strategy quarantined: {fault}; its open orders are cancelled"
+        );
+        let world = self.world_mut();
+        world.desk.cancel_all(id, None, None);
+        world.timers.clear(id);
+    }
+
+    fn restart(&mut self, idx: usize) {
+        let slot = &mut self.slots[idx];
+        slot.restarts += 1;
+        let (id, name) = (slot.id, Arc::clone(&slot.name));
+        let attempt = (|| {
+            let mut instance = Instance::new(&self.sandbox, &slot.loaded, id, name)?;
+            instance.init(&mut self.world, &slot.config, &slot.markets)?;
+            instance.restore(&mut self.world, &slot.last_good)?;
+            Ok::<_, Fault>(instance)
+        })();
+        match attempt {
+            Ok(instance) => {
+                tracing::info!(strategy = %slot.name, restarts = slot.restarts, "strategy restarted from its last restore point");
+                slot.instance = Some(instance);
+                slot.status = Status::Running;
+                slot.since_snapshot = 0;
+                let pending: Vec<wit::Event> = slot.pending.drain(..).collect();
+                for e in &pending {
+                    self.dispatch(idx, e);
+                }
+                self.settle();
+            }
+            Err(fault) => self.quarantine(idx, fault),
+        }
+    }
+
+    /// Counters, P&L and health of every strategy.
+    pub fn summary(&self) -> Summary {
+        Summary::collect(self)
+    }
+
+    /// Whether any strategy is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+}

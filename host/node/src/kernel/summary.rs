@@ -1,0 +1,115 @@
+//! The replay/run summary: counters, P&L and health, totals and per strategy.
+
+use std::collections::BTreeMap;
+
+use polybox_core::money::Usdc;
+use serde::Serialize;
+
+use super::{Kernel, Status};
+
+/// One strategy's line.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StrategySummary {
+    /// Name (file stem).
+    pub name: String,
+    /// Version it reported.
+    pub version: String,
+    /// running, quarantined or failed.
+    pub state: &'static str,
+    /// Events it handled.
+    pub events: u64,
+    /// Events it missed while quarantined.
+    pub events_missed: u64,
+    /// Intents submitted.
+    pub intents: u64,
+    /// Intents approved.
+    pub accepted: u64,
+    /// Refusals by reason code.
+    pub rejected: BTreeMap<&'static str, u64>,
+    /// Fills.
+    pub fills: u64,
+    /// Fees paid, USDC.
+    pub fees: Usdc,
+    /// Realised P&L (fees included), USDC.
+    pub realized_pnl: Usdc,
+    /// Unrealised P&L at the last marks, USDC.
+    pub unrealized_pnl: Usdc,
+    /// Faults by kind.
+    pub faults: BTreeMap<&'static str, u64>,
+    /// Restarts after quarantine.
+    pub restarts: u32,
+}
+
+/// Totals and per-strategy lines.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    /// Market messages processed.
+    pub events: u64,
+    /// Intents submitted.
+    pub intents: u64,
+    /// Intents approved.
+    pub accepted: u64,
+    /// Refusals by reason code.
+    pub rejected: BTreeMap<&'static str, u64>,
+    /// Fills.
+    pub fills: u64,
+    /// Fees, USDC.
+    pub fees: Usdc,
+    /// Realised P&L, USDC.
+    pub realized_pnl: Usdc,
+    /// Unrealised P&L, USDC.
+    pub unrealized_pnl: Usdc,
+    /// Per strategy, in load order.
+    pub strategies: Vec<StrategySummary>,
+}
+
+impl Summary {
+    pub(super) fn collect(k: &Kernel) -> Summary {
+        let desk = k.desk();
+        let strategies: Vec<StrategySummary> = k
+            .slots
+            .iter()
+            .map(|s| {
+                let c = desk.counters(s.id);
+                let pnl = desk.pnl(s.id);
+                StrategySummary {
+                    name: s.name.to_string(),
+                    version: s.version.clone(),
+                    state: match s.status {
+                        Status::Running => "running",
+                        Status::Quarantined { .. } => "quarantined",
+                        Status::Failed => "failed",
+                    },
+                    events: s.events,
+                    events_missed: s.events_missed,
+                    intents: c.intents,
+                    accepted: c.accepted,
+                    rejected: c.rejected,
+                    fills: c.fills,
+                    fees: pnl.fees,
+                    realized_pnl: pnl.realized,
+                    unrealized_pnl: pnl.unrealized,
+                    faults: s.faults.clone(),
+                    restarts: s.restarts,
+                }
+            })
+            .collect();
+        let mut rejected = BTreeMap::new();
+        for s in &strategies {
+            for (r, n) in &s.rejected {
+                *rejected.entry(*r).or_default() += n;
+            }
+        }
+        Summary {
+            events: k.events,
+            intents: strategies.iter().map(|s| s.intents).sum(),
+            accepted: strategies.iter().map(|s| s.accepted).sum(),
+            rejected,
+            fills: strategies.iter().map(|s| s.fills).sum(),
+            fees: strategies.iter().map(|s| s.fees).sum(),
+            realized_pnl: strategies.iter().map(|s| s.realized_pnl).sum(),
+            unrealized_pnl: strategies.iter().map(|s| s.unrealized_pnl).sum(),
+            strategies,
+        }
+    }
+}

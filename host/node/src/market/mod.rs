@@ -1,0 +1,5 @@
+//! Market data: recorded sessions (read and replayed) and the seeded simulator that
+//! writes them.
+
+pub mod recording;
+pub mod simulate;

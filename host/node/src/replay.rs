@@ -1,0 +1,263 @@
+//! `polybox replay`: a recorded session through the kernel, paper fills, a summary.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use polybox_core::desk::Desk;
+use polybox_core::kill_switch::KillSwitch;
+use polybox_core::risk::Gate;
+use serde::Serialize;
+
+use crate::config::HostConfig;
+use crate::kernel::{Kernel, KernelError, Summary};
+use crate::market::recording::{Recording, RecordingError};
+use crate::sandbox::{Deadline, LoadError, Sandbox};
+
+/// Why a replay could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The market data is unusable.
+    #[error(transparent)]
+    Data(#[from] RecordingError),
+    /// A strategy could not be loaded.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// A strategy could not start.
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    /// A strategy config file could not be read.
+    #[error("cannot read strategy config {path}: {source}")]
+    StrategyConfig {
+        /// The file.
+        path: PathBuf,
+        /// The problem.
+        source: std::io::Error,
+    },
+    /// Bad arguments.
+    #[error("{0}")]
+    Usage(String),
+    /// The sandbox could not start.
+    #[error("cannot start the sandbox: {0}")]
+    Sandbox(String),
+}
+
+impl ReplayError {
+    /// Whether the operator's input is at fault (exit code 2) rather than the host.
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, ReplayError::Sandbox(_))
+    }
+}
+
+/// What to replay.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayOptions {
+    /// Recording to replay (the bundled sample when `None`).
+    pub data: Option<PathBuf>,
+    /// Strategy components, in load order.
+    pub strategies: Vec<PathBuf>,
+    /// Strategy configs: `NAME=FILE`, or `FILE` for the strategy at the same position.
+    pub strategy_configs: Vec<String>,
+    /// Pace events at this multiple of recorded speed (`None`: as fast as possible).
+    pub speed: Option<f64>,
+}
+
+/// The outcome of a replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayReport {
+    /// Where the data came from.
+    pub data: String,
+    /// Counters and P&L.
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// Wall time, ms (timing: differs run to run).
+    pub elapsed_ms: u64,
+    /// Throughput (timing: differs run to run).
+    pub events_per_sec: u64,
+}
+
+fn strategy_config(
+    config: &HostConfig,
+    opts: &ReplayOptions,
+    index: usize,
+    name: &str,
+) -> Result<String, ReplayError> {
+    let mut file: Option<PathBuf> = None;
+    let mut positional = 0usize;
+    for spec in &opts.strategy_configs {
+        match spec.split_once('=') {
+            Some((n, f)) if n == name => file = Some(PathBuf::from(f)),
+            Some(_) => {}
+            None => {
+                if positional == index {
+                    file = Some(PathBuf::from(spec));
+                }
+                positional += 1;
+            }
+        }
+    }
+    match file {
+        Some(path) => std::fs::read_to_string(&path)
+            .map_err(|source| ReplayError::StrategyConfig { path, source }),
+        None => Ok(config
+            .strategies
+            .get(name)
+            .and_then(|s| s.config.clone())
+            .unwrap_or_default()),
+    }
+}
+
+/// Build a kernel over the session's markets with the strategies loaded.
+pub fn kernel_for(
+    config: &HostConfig,
+    recording: &Recording,
+    strategies: &[PathBuf],
+    opts: &ReplayOptions,
+    deadline: Deadline,
+) -> Result<Kernel, ReplayError> {
+    if strategies.is_empty() {
+        return Err(ReplayError::Usage(
+            "no strategy given: pass --strategy FILE.wasm (build one with `polybox build strategies/spread-quoter`)".to_owned(),
+        ));
+    }
+    let sandbox = Sandbox::new(&config.sandbox, deadline)
+        .map_err(|e| ReplayError::Sandbox(format!("{e:#}")))?;
+    let gate = Gate::new(config.limits(), KillSwitch::new(&config.kill_switch.path));
+    let mut desk = Desk::new(gate, config.default_tick(), config.default_min_size());
+    for m in recording.markets(
+        config.default_tick(),
+        config.default_min_size(),
+        config.paper.default_fee_rate_bps,
+    ) {
+        desk.add_market(m);
+    }
+    let mut kernel = Kernel::new(sandbox, desk);
+    for (i, path) in strategies.iter().enumerate() {
+        let loaded = Arc::new(kernel.sandbox().load(path)?);
+        let text = strategy_config(config, opts, i, loaded.name())?;
+        let grant = config
+            .strategies
+            .get(loaded.name())
+            .and_then(|s| s.markets.clone());
+        kernel.load(loaded, text, grant)?;
+    }
+    Ok(kernel)
+}
+
+/// Read the recording named by the options (or the bundled sample).
+pub fn recording(data: Option<&Path>) -> Result<(Recording, String), ReplayError> {
+    Ok(match data {
+        Some(p) => (Recording::read(p)?, p.display().to_string()),
+        None => (Recording::sample()?, "bundled sample".to_owned()),
+    })
+}
+
+/// Replay a session.
+pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport, ReplayError> {
+    if let Some(s) = opts.speed {
+        if !(s.is_finite() && s > 0.0) {
+            return Err(ReplayError::Usage(format!(
+                "--speed must be a positive number (got {s})"
+            )));
+        }
+    }
+    let (recording, origin) = recording(opts.data.as_deref())?;
+    let mut kernel = kernel_for(
+        config,
+        &recording,
+        &opts.strategies,
+        opts,
+        Deadline::FuelOnly,
+    )?;
+    let started = Instant::now();
+    let first_ts = recording.records.first().map_or(0, |r| r.recv_ts);
+    for record in &recording.records {
+        if let Some(speed) = opts.speed {
+            let due = Duration::from_secs_f64(
+                record.recv_ts.saturating_sub(first_ts) as f64 / 1000.0 / speed,
+            );
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        for msg in &record.messages {
+            kernel.on_message(record.recv_ts, msg);
+        }
+    }
+    let elapsed = started.elapsed();
+    let summary = kernel.summary();
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    Ok(ReplayReport {
+        data: origin,
+        events_per_sec: (summary.events as f64 / secs) as u64,
+        elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        summary,
+    })
+}
+
+/// The human-readable summary.
+pub fn render(report: &ReplayReport) -> String {
+    use std::fmt::Write;
+    let s = &report.summary;
+    let mut out = String::new();
+    let reasons = |r: &std::collections::BTreeMap<&str, u64>| {
+        if r.is_empty() {
+            "none".to_owned()
+        } else {
+            r.iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    let _ = writeln!(out, "polybox replay — {} (paper)", report.data);
+    let _ = writeln!(
+        out,
+        "events {}  intents {}  accepted {}  fills {}  fees {} USDC",
+        s.events, s.intents, s.accepted, s.fills, s.fees
+    );
+    let _ = writeln!(out, "rejected: {}", reasons(&s.rejected));
+    let _ = writeln!(
+        out,
+        "P&L: realized {} USDC, unrealized {} USDC",
+        s.realized_pnl, s.unrealized_pnl
+    );
+    for st in &s.strategies {
+        let _ = writeln!(
+            out,
+            "  {} {} [{}]: events {} intents {} accepted {} fills {} fees {} realized {} unrealized {}",
+            st.name,
+            st.version,
+            st.state,
+            st.events,
+            st.intents,
+            st.accepted,
+            st.fills,
+            st.fees,
+            st.realized_pnl,
+            st.unrealized_pnl
+        );
+        if !st.rejected.is_empty() {
+            let _ = writeln!(out, "    rejected: {}", reasons(&st.rejected));
+        }
+        if !st.faults.is_empty() {
+            let faults = st
+                .faults
+                .iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(
+                out,
+                "    faults: {faults}; restarts {}; events missed {}",
+                st.restarts, st.events_missed
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "elapsed {} ms, {} events/s",
+        report.elapsed_ms, report.events_per_sec
+    );
+    out
+}
