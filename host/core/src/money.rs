@@ -271,15 +271,24 @@ impl std::iter::Sum for Usdc {
     }
 }
 
+impl Usdc {
+    /// Rounded to the micro-USDC (half away from zero), for display.
+    pub fn rounded(self) -> Decimal {
+        self.0
+            .round_dp_with_strategy(6, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+            .normalize()
+    }
+}
+
 impl fmt::Display for Usdc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.normalize())
+        write!(f, "{}", self.rounded())
     }
 }
 
 impl Serialize for Usdc {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0.normalize().to_string())
+        s.serialize_str(&self.rounded().to_string())
     }
 }
 

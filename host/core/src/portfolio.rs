@@ -76,10 +76,15 @@ impl Portfolio {
             }
             Side::Sell => {
                 let sold = fill.size.min(pos.size);
-                let basis = if pos.size.is_zero() {
-                    Usdc::ZERO
+                // Average cost of the shares sold, to the micro-USDC; selling the whole
+                // position takes the whole cost, so nothing is lost to rounding.
+                let basis = if sold == pos.size {
+                    pos.cost
                 } else {
-                    Usdc::new(pos.cost.to_decimal() * sold.to_decimal() / pos.size.to_decimal())
+                    Usdc::new(
+                        (pos.cost.to_decimal() * sold.to_decimal() / pos.size.to_decimal())
+                            .round_dp(6),
+                    )
                 };
                 pos.realized += notional - basis;
                 pos.cost -= basis;

@@ -4,7 +4,9 @@
 //! - Fee per share at price p: `rate × p × (1 − p)` (Polymarket's taker fee).
 //! - Size: the smaller of the two best-ask sizes, capped so each leg stays under
 //!   `max_notional` USDC, rounded down to 0.01 share, and at least the minimum size.
-//! - Both legs are FAK at the best ask; no new pair is sent while a leg is unresolved.
+//! - Both legs are FAK at the best ask; no new pair is sent while a leg is unresolved,
+//!   nor twice at the same pair of prices (the same offers), nor once either token's
+//!   holding reaches `max_position` shares.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,6 +27,11 @@ pub struct ComplementArb {
     tops: BTreeMap<String, TopOfBook>,
     pending: BTreeSet<u64>,
     pairs_sent: u64,
+    max_position: u64,
+    /// Shares held, by token (from fills).
+    held: BTreeMap<String, u64>,
+    /// The ask prices of the last pair sent, by the token that triggered it.
+    last_fired: BTreeMap<String, (u32, u32)>,
 }
 
 /// Fee per share in micro-USDC for a taker at `price` (rounded up: be conservative).
@@ -57,12 +64,34 @@ impl ComplementArb {
         if cost + u64::from(self.min_edge) >= 1_000_000 {
             return;
         }
+        let key = if token < other.as_str() {
+            token.to_owned()
+        } else {
+            other.clone()
+        };
+        let prices = if key == token {
+            (a.price, b.price)
+        } else {
+            (b.price, a.price)
+        };
+        if self.last_fired.get(&key) == Some(&prices) {
+            return;
+        }
+        let held = |t: &str| self.held.get(t).copied().unwrap_or(0);
+        let room = self
+            .max_position
+            .saturating_sub(held(token).max(held(&other)));
         let cap = |p: u32| {
             Price::from_micros(p).map_or(0, |px| {
                 Size::affordable(self.max_notional, px, LOT).micros()
             })
         };
-        let size = a.size.min(b.size).min(cap(a.price)).min(cap(b.price));
+        let size = a
+            .size
+            .min(b.size)
+            .min(cap(a.price))
+            .min(cap(b.price))
+            .min(room);
         let size = size - size % LOT;
         if size < min_a.max(min_b) {
             return;
@@ -93,6 +122,7 @@ impl ComplementArb {
             }
         }
         self.pairs_sent += 1;
+        self.last_fired.insert(key, prices);
     }
 }
 
@@ -102,7 +132,7 @@ impl Strategy for ComplementArb {
         markets: &[MarketInfo],
         _host: &mut dyn Host,
     ) -> Result<(Self, Vec<String>), String> {
-        let p = Params::parse(config, &["min_edge", "max_notional"])?;
+        let p = Params::parse(config, &["min_edge", "max_notional", "max_position"])?;
         let min_edge = p.get("min_edge").map_or(Ok(5_000), |v| {
             Size::parse(v)
                 .map_err(|e| format!("config `min_edge`: {e}"))
@@ -111,6 +141,7 @@ impl Strategy for ComplementArb {
                 })
         })?;
         let max_notional = p.size_or("max_notional", Size::shares(10))?.micros();
+        let max_position = p.size_or("max_position", Size::shares(100))?.micros();
         let known: BTreeMap<&str, &MarketInfo> =
             markets.iter().map(|m| (m.token.as_str(), m)).collect();
         let pairs: BTreeMap<String, (String, u32, u64)> = markets
@@ -137,6 +168,9 @@ impl Strategy for ComplementArb {
                 tops: BTreeMap::new(),
                 pending: BTreeSet::new(),
                 pairs_sent: 0,
+                max_position,
+                held: BTreeMap::new(),
+                last_fired: BTreeMap::new(),
             },
             tokens,
         ))
@@ -150,6 +184,9 @@ impl Strategy for ComplementArb {
     }
 
     fn on_order(&mut self, _host: &mut dyn Host, u: &OrderUpdate) {
+        if let (Some(f), Side::Buy) = (&u.last_fill, u.side) {
+            *self.held.entry(u.token.clone()).or_default() += f.size;
+        }
         if !matches!(u.status, OrderStatus::Open | OrderStatus::PartiallyFilled) {
             self.pending.remove(&u.id);
         }
@@ -160,6 +197,14 @@ impl Strategy for ComplementArb {
         w.u64(self.pairs_sent).u64(self.pending.len() as u64);
         for id in &self.pending {
             w.u64(*id);
+        }
+        w.u64(self.held.len() as u64);
+        for (t, n) in &self.held {
+            w.str(t).u64(*n);
+        }
+        w.u64(self.last_fired.len() as u64);
+        for (t, (a, b)) in &self.last_fired {
+            w.str(t).u64(u64::from(*a)).u64(u64::from(*b));
         }
         w.finish()
     }
@@ -172,6 +217,16 @@ impl Strategy for ComplementArb {
         self.pairs_sent = r.u64()?;
         for _ in 0..r.u64()? {
             self.pending.insert(r.u64()?);
+        }
+        for _ in 0..r.u64()? {
+            let t = r.str()?;
+            self.held.insert(t, r.u64()?);
+        }
+        let price = |v: u64| u32::try_from(v).map_err(|e| e.to_string());
+        for _ in 0..r.u64()? {
+            let t = r.str()?;
+            let (a, b) = (price(r.u64()?)?, price(r.u64()?)?);
+            self.last_fired.insert(t, (a, b));
         }
         Ok(())
     }
@@ -242,6 +297,45 @@ mod tests {
         h.clear();
         h.change("N", Side::Sell, "0.70", "999");
         assert!(h.intents().is_empty(), "no new pair while legs are pending");
+    }
+
+    #[test]
+    fn fires_once_per_offer_pair_and_stops_at_max_position() {
+        let mut m = H::pair("Y", "N");
+        m[0].fee_rate_bps = 0;
+        let mut h = H::start("max_notional = 10\nmax_position = 12", &m).unwrap();
+        h.book("Y", &[("0.40", "100")], &[("0.45", "100")]);
+        h.book("N", &[("0.40", "100")], &[("0.50", "100")]);
+        assert_eq!(h.intents().len(), 2);
+        // the FAK legs resolve (filled 10 each: 10 USDC at 0.50 = 20 shares, capped to 12)
+        for (id, i) in h.verdicts().to_vec().into_iter().zip(h.intents().to_vec()) {
+            let id = id.unwrap();
+            assert_eq!(i.size, 12_000_000);
+            h.send(polybox_sdk::Event::Order(OrderUpdate {
+                id,
+                token: i.token.clone(),
+                side: Side::Buy,
+                price: i.price,
+                size: i.size,
+                status: OrderStatus::Filled,
+                filled: i.size,
+                last_fill: Some(polybox_sdk::Fill {
+                    price: i.price,
+                    size: i.size,
+                    fee: 0,
+                    ts: 0,
+                }),
+                reason: None,
+                ts: 0,
+            }));
+        }
+        h.clear();
+        // same offers again: nothing
+        h.change("Y", Side::Buy, "0.41", "5");
+        assert!(h.intents().is_empty());
+        // new, better offers, but the position is full
+        h.book("N", &[("0.40", "100")], &[("0.49", "100")]);
+        assert!(h.intents().is_empty(), "{:?}", h.intents());
     }
 
     #[test]

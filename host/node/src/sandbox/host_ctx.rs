@@ -70,6 +70,8 @@ pub struct HostCtx {
     pub intents_this_call: u32,
     /// Most intents one callback may submit.
     pub max_intents: u32,
+    /// Set when a callback kept submitting far past its cap: the call is trapped.
+    pub flooded: bool,
 }
 
 impl std::fmt::Debug for HostCtx {
@@ -91,13 +93,18 @@ fn absent() -> Rejection {
 impl wit::Host for HostCtx {}
 
 impl host::Host for HostCtx {
-    fn submit(&mut self, intent: wit::Intent) -> Result<u64, wit::Rejection> {
+    fn submit(&mut self, intent: wit::Intent) -> wasmtime::Result<Result<u64, wit::Rejection>> {
         let strategy = self.strategy;
         let Some(world) = self.world.as_mut() else {
-            return Err(convert::rejection(absent()));
+            return Ok(Err(convert::rejection(absent())));
         };
         self.intents_this_call += 1;
         if self.intents_this_call > self.max_intents {
+            // Past twice the cap the strategy is not reacting to its refusals: stop it.
+            if self.intents_this_call > self.max_intents.saturating_mul(2) {
+                self.flooded = true;
+                return Err(wasmtime::Error::msg("intent flood"));
+            }
             let r = Rejection::new(
                 RejectReason::RateLimited,
                 format!(
@@ -105,13 +112,13 @@ impl host::Host for HostCtx {
                     self.max_intents
                 ),
             );
-            return Err(convert::rejection(world.desk.refuse(strategy, r)));
+            return Ok(Err(convert::rejection(world.desk.refuse(strategy, r))));
         }
-        world
+        Ok(world
             .desk
             .submit(convert::intent(strategy, intent))
             .map(|id| id.0)
-            .map_err(convert::rejection)
+            .map_err(convert::rejection))
     }
 
     fn cancel(&mut self, id: u64) -> Result<(), wit::Rejection> {

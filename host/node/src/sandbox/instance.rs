@@ -22,6 +22,9 @@ pub enum Fault {
     /// Tried to grow memory past the cap.
     #[error("exceeded its memory cap of {0} MiB")]
     Memory(u64),
+    /// Kept submitting past twice the per-callback intent cap.
+    #[error("flooded intents: more than twice the cap of {0} in one callback")]
+    IntentFlood(u32),
     /// Trapped (panic, unreachable, out-of-bounds access...).
     #[error("trapped: {0}")]
     Trap(String),
@@ -37,6 +40,7 @@ impl Fault {
             Fault::OutOfFuel(_) => "cpu_budget",
             Fault::Deadline(_) => "deadline",
             Fault::Memory(_) => "memory_cap",
+            Fault::IntentFlood(_) => "intent_flood",
             Fault::Trap(_) => "trap",
             Fault::Refused(_) => "refused",
         }
@@ -77,6 +81,7 @@ impl Instance {
             limiter: Limiter::new(memory),
             intents_this_call: 0,
             max_intents: cfg.max_intents_per_callback,
+            flooded: false,
         };
         let mut store = Store::new(sandbox.engine(), ctx);
         store.limiter(|c| &mut c.limiter);
@@ -179,6 +184,9 @@ fn classify(
 ) -> Fault {
     if store.data().limiter.memory_cap_hit {
         return Fault::Memory(memory_mib);
+    }
+    if store.data().flooded {
+        return Fault::IntentFlood(store.data().max_intents);
     }
     match e.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::OutOfFuel) => Fault::OutOfFuel(fuel),

@@ -1,7 +1,7 @@
 //! Hostile guest: loops forever on its third event. The host must cut it at its CPU
 //! budget, quarantine it, and carry on.
 
-use polybox_sdk::{Event, Host, MarketInfo, Strategy, export_strategy};
+use polybox_sdk::{Host, MarketInfo, Strategy, export_strategy};
 
 /// Counts events; never returns from the third.
 pub struct Looper {
@@ -23,9 +23,6 @@ impl Strategy for Looper {
                 x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
             }
         }
-    }
-    fn on_order(&mut self, _: &mut dyn Host, _: &polybox_sdk::OrderUpdate) {
-        let _ = Event::Timer(0);
     }
 }
 

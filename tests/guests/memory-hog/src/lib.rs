@@ -23,8 +23,9 @@ impl Strategy for MemoryHog {
         self.seen += 1;
         if self.seen % 2 == 0 {
             loop {
-                let mut chunk = vec![0u8; 1 << 20];
-                chunk[0] = 1;
+                // Reserve without touching: memory grows at once, CPU stays cheap.
+                let mut chunk = Vec::<u8>::with_capacity(1 << 20);
+                chunk.push(1);
                 self.hoard.push(std::hint::black_box(chunk));
             }
         }

@@ -1,0 +1,162 @@
+//! The `polybox` binary: exit codes and one-line errors for bad input.
+
+use std::process::{Command, Output};
+
+use polybox_tests::{component, edited_component, polybox_bin};
+
+fn polybox(args: &[&str]) -> Output {
+    Command::new(polybox_bin())
+        .args(args)
+        .env("POLYBOX_LOG", "error")
+        .output()
+        .expect("run polybox")
+}
+
+/// Exit code 2 and exactly one line on stderr that contains every `needle`.
+fn assert_bad_input(out: &Output, needles: &[&str]) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line expected: {stderr}"
+    );
+    for n in needles {
+        assert!(stderr.contains(n), "`{n}` missing from: {stderr}");
+    }
+}
+
+fn quoter() -> String {
+    component("strategies/spread-quoter").display().to_string()
+}
+
+#[test]
+fn replay_json_has_the_documented_counters() {
+    let out = polybox(&["replay", "--strategy", &quoter(), "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["events", "intents", "accepted", "fills"] {
+        assert!(v[key].as_u64().is_some(), "{key}: {v}");
+    }
+    assert!(v["rejected"].is_object());
+    assert_eq!(v["strategies"][0]["name"], "spread_quoter");
+}
+
+#[test]
+fn a_missing_data_file_is_bad_input() {
+    let out = polybox(&[
+        "replay",
+        "--data",
+        "/nonexistent/session.jsonl",
+        "--strategy",
+        &quoter(),
+    ]);
+    assert_bad_input(&out, &["/nonexistent/session.jsonl"]);
+}
+
+#[test]
+fn a_malformed_data_file_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.jsonl");
+    let good = r#"{"recv_ts":1,"msg":{"event_type":"book","asset_id":"1","market":"0x1","timestamp":"1","bids":[],"asks":[]}}"#;
+    std::fs::write(
+        &path,
+        format!("{good}\n{good}\n{{\"recv_ts\": 3, \"msg\": \n"),
+    )
+    .unwrap();
+    let out = polybox(&[
+        "replay",
+        "--data",
+        path.to_str().unwrap(),
+        "--strategy",
+        &quoter(),
+    ]);
+    assert_bad_input(&out, &["bad.jsonl", "line 3"]);
+}
+
+#[test]
+fn a_core_module_is_not_a_component() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("core.wasm");
+    std::fs::write(&path, [0, b'a', b's', b'm', 1, 0, 0, 0]).unwrap();
+    let out = polybox(&["replay", "--strategy", path.to_str().unwrap()]);
+    assert_bad_input(&out, &["core.wasm", "not a component"]);
+}
+
+#[test]
+fn a_component_for_another_wit_version_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("future.wasm");
+    let bytes = edited_component(|w| w.replace("polybox:strategy@0.1.0", "polybox:strategy@0.2.0"))
+        .unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    let out = polybox(&["replay", "--strategy", path.to_str().unwrap()]);
+    assert_bad_input(&out, &["future.wasm", "polybox:strategy@0.2.0"]);
+}
+
+#[test]
+fn an_unknown_set_key_is_bad_input() {
+    let out = polybox(&[
+        "replay",
+        "--strategy",
+        &quoter(),
+        "--set",
+        "risk.max_ordr_usdc=5",
+    ]);
+    assert_bad_input(&out, &["risk.max_ordr_usdc"]);
+}
+
+#[test]
+fn run_says_what_is_not_yet_available() {
+    let out = polybox(&["run", "--strategy", &quoter(), "--markets", "1,2"]);
+    assert_bad_input(&out, &["not yet available"]);
+    let out = polybox(&["run", "--live", "--strategy", &quoter()]);
+    assert_bad_input(&out, &["live mode is not yet available"]);
+}
+
+#[test]
+fn simulate_is_seeded_and_replayable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    for p in [&a, &b] {
+        let out = polybox(&[
+            "simulate",
+            "--seed",
+            "42",
+            "--markets",
+            "3",
+            "--events",
+            "300",
+            "--out",
+            p.to_str().unwrap(),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let out = polybox(&[
+        "replay",
+        "--data",
+        a.to_str().unwrap(),
+        "--strategy",
+        &quoter(),
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["events"].as_u64().map(|e| e >= 300), Some(true), "{v}");
+}
