@@ -71,18 +71,14 @@
 //!
 //! export_strategy!(DipBuyer);
 //!
-//! #[cfg(test)]
-//! mod tests {
-//!     use super::*;
-//!     use polybox_sdk::testing::Harness;
-//!
-//!     #[test]
-//!     fn buys_the_dip() {
-//!         let mut h = Harness::<DipBuyer>::start("0.30", &[Harness::<DipBuyer>::market("1")]).unwrap();
-//!         h.book("1", &[("0.24", "100")], &[("0.25", "100")]);
-//!         assert_eq!(h.intents().len(), 1);
-//!     }
-//! }
+//! // A unit test (in the crate's `#[cfg(test)] mod tests`), with no WebAssembly involved:
+//! use polybox_sdk::testing::Harness;
+//! # fn main() {
+//! let mut h = Harness::<DipBuyer>::start("0.30", &[Harness::<DipBuyer>::market("1")]).unwrap();
+//! h.book("1", &[("0.24", "100")], &[("0.25", "100")]);
+//! assert_eq!(h.intents().len(), 1);
+//! assert_eq!(h.intents()[0].price, 250_000);
+//! # }
 //! ```
 //!
 //! Build it into a component with `polybox build path/to/dip-buyer`; run it with

@@ -90,7 +90,7 @@ impl TestHost {
                 format!("price {} out of (0, 1)", i.price),
             );
         }
-        if m.tick == 0 || i.price % m.tick != 0 {
+        if m.tick == 0 || !i.price.is_multiple_of(m.tick) {
             return reject(
                 RejectReason::OffTick,
                 format!("price {} not on tick {}", i.price, m.tick),
@@ -324,16 +324,18 @@ impl<S: Strategy> Harness<S> {
     pub fn change(&mut self, token: &str, side: Side, price: &str, size: &str) {
         let level = levels(&[(price, size)])[0];
         let book = self.host.books.entry(token.to_owned()).or_default();
-        let (list, better): (&mut Vec<Level>, fn(u32, u32) -> bool) = match side {
-            Side::Buy => (&mut book.0, |a, b| a > b),
-            Side::Sell => (&mut book.1, |a, b| a < b),
+        let list = match side {
+            Side::Buy => &mut book.0,
+            Side::Sell => &mut book.1,
         };
         list.retain(|l| l.price != level.price);
         if level.size > 0 {
-            let at = list
-                .iter()
-                .position(|l| better(level.price, l.price))
-                .unwrap_or(list.len());
+            // Best first: bids descending, asks ascending.
+            let better = |l: &Level| match side {
+                Side::Buy => level.price > l.price,
+                Side::Sell => level.price < l.price,
+            };
+            let at = list.iter().position(better).unwrap_or(list.len());
             list.insert(at, level);
         }
         let top = self.top(token);

@@ -112,9 +112,9 @@ fn the_crossing_burst_replays_to_the_final_snapshot_and_is_held_while_crossed() 
     let bids: Vec<Level> = book.bids().collect();
     let asks: Vec<Level> = book.asks().collect();
     let mut want_bids = last.bids.clone();
-    want_bids.sort_by(|a, b| b.price.cmp(&a.price));
+    want_bids.sort_by_key(|l| std::cmp::Reverse(l.price));
     let mut want_asks = last.asks.clone();
-    want_asks.sort_by(|a, b| a.price.cmp(&b.price));
+    want_asks.sort_by_key(|a| a.price);
     assert_eq!(bids, want_bids);
     assert_eq!(asks, want_asks);
     assert_eq!(

@@ -1,5 +1,8 @@
 //! polybox integration tests: one binary, a module per area.
 
+// Test helpers unwrap: a panic is a failing test with its message.
+#![allow(clippy::unwrap_used)]
+
 mod cli;
 mod fixtures;
 mod replay;

@@ -240,10 +240,10 @@ impl Desk {
         match msg {
             MarketMessage::Book(s) => {
                 let book = self.book_entry(&s.token);
-                if let Some(t) = s.tick {
-                    if t != book.tick() {
-                        book.set_tick(t);
-                    }
+                if let Some(t) = s.tick
+                    && t != book.tick()
+                {
+                    book.set_tick(t);
                 }
                 if let Some(m) = s.min_size {
                     book.set_min_size(m);
@@ -314,10 +314,10 @@ impl Desk {
                 fee_rate_bps,
                 ..
             } => {
-                if let (Some(bps), Some(meta)) = (fee_rate_bps, self.meta.get_mut(token)) {
-                    if *bps > 0 {
-                        meta.fees.rate_bps = *bps;
-                    }
+                if let (Some(bps), Some(meta)) = (fee_rate_bps, self.meta.get_mut(token))
+                    && *bps > 0
+                {
+                    meta.fees.rate_bps = *bps;
                 }
                 let updates = self.venue.on_trade(token, *price, *size, *ts);
                 self.emit(updates);

@@ -98,7 +98,7 @@ impl Price {
 
     /// True when this price is a whole multiple of `tick`.
     pub fn is_on_tick(self, tick: Price) -> bool {
-        tick.0 != 0 && self.0 % tick.0 == 0
+        tick.0 != 0 && self.0.is_multiple_of(tick.0)
     }
 }
 

@@ -22,6 +22,14 @@ struct Quote {
     price: u32,
 }
 
+/// One side's quote: what is live, where it should be, and how big.
+struct Leg {
+    side: Side,
+    live: Option<Quote>,
+    target: Option<u32>,
+    size: u64,
+}
+
 /// Per-token state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Market {
@@ -68,16 +76,13 @@ impl SpreadQuoter {
         (b, a)
     }
 
-    fn requote(
-        &self,
-        host: &mut dyn Host,
-        token: &str,
-        side: Side,
-        live: Option<Quote>,
-        target: Option<u32>,
-        size: u64,
-        tick: u32,
-    ) -> Option<Quote> {
+    fn requote(&self, host: &mut dyn Host, token: &str, tick: u32, leg: Leg) -> Option<Quote> {
+        let Leg {
+            side,
+            live,
+            target,
+            size,
+        } = leg;
         let far = |q: Quote, t: u32| q.price.abs_diff(t) >= self.requote_ticks.max(1) * tick;
         match (live, target) {
             (Some(q), Some(t)) if !far(q, t) => return Some(q),
@@ -173,8 +178,28 @@ impl Strategy for SpreadQuoter {
         } else {
             0
         };
-        let bid = self.requote(host, &u.token, Side::Buy, m.bid, bid_t, bid_size, m.tick);
-        let ask = self.requote(host, &u.token, Side::Sell, m.ask, ask_t, ask_size, m.tick);
+        let bid = self.requote(
+            host,
+            &u.token,
+            m.tick,
+            Leg {
+                side: Side::Buy,
+                live: m.bid,
+                target: bid_t,
+                size: bid_size,
+            },
+        );
+        let ask = self.requote(
+            host,
+            &u.token,
+            m.tick,
+            Leg {
+                side: Side::Sell,
+                live: m.ask,
+                target: ask_t,
+                size: ask_size,
+            },
+        );
         if let Some(m) = self.markets.get_mut(&u.token) {
             m.bid = bid;
             m.ask = ask;

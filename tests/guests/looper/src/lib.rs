@@ -17,7 +17,7 @@ impl Strategy for Looper {
     }
     fn on_book(&mut self, host: &mut dyn Host, _: &polybox_sdk::BookUpdate) {
         self.seen += 1;
-        if self.seen % 3 == 0 {
+        if self.seen.is_multiple_of(3) {
             let mut x: u64 = host.now();
             loop {
                 x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));

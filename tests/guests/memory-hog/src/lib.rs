@@ -21,7 +21,7 @@ impl Strategy for MemoryHog {
     }
     fn on_book(&mut self, _: &mut dyn Host, _: &BookUpdate) {
         self.seen += 1;
-        if self.seen % 2 == 0 {
+        if self.seen.is_multiple_of(2) {
             loop {
                 // Reserve without touching: memory grows at once, CPU stays cheap.
                 let mut chunk = Vec::<u8>::with_capacity(1 << 20);

@@ -17,7 +17,7 @@ impl Strategy for Trapper {
     fn on_book(&mut self, _: &mut dyn Host, _: &BookUpdate) {
         self.seen += 1;
         assert!(
-            self.seen % 2 != 0,
+            !self.seen.is_multiple_of(2),
             "trapper: deliberate panic on event {}",
             self.seen
         );
