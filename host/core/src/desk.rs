@@ -467,3 +467,202 @@ impl Desk {
         self.pnl(strategy).fees
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::book::Level;
+    use crate::kill_switch::KillSwitch;
+    use crate::market_message::{BookSnapshot, PriceChange};
+    use crate::order::{OrderStatus, TimeInForce};
+    use crate::risk::Limits;
+
+    fn p(s: &str) -> Price {
+        Price::parse(s).unwrap()
+    }
+    fn q(s: &str) -> Size {
+        Size::parse(s).unwrap()
+    }
+    fn t(s: &str) -> TokenId {
+        TokenId::new(s)
+    }
+
+    fn desk() -> Desk {
+        let gate = Gate::new(
+            Limits::default(),
+            KillSwitch::new("/nonexistent/polybox/kill"),
+        );
+        let mut d = Desk::new(gate, p("0.01"), q("5"));
+        for (tok, other) in [("Y", "N"), ("N", "Y")] {
+            d.add_market(MarketMeta {
+                token: t(tok),
+                condition: "0xc".to_owned(),
+                complement: Some(t(other)),
+                fees: FeeSchedule {
+                    rate_bps: 400,
+                    exponent: 1,
+                },
+                tick: p("0.01"),
+                min_size: q("5"),
+            });
+        }
+        d.grant(StrategyId(0), [t("Y"), t("N")]);
+        d.apply(&MarketMessage::Book(BookSnapshot {
+            token: t("Y"),
+            condition: "0xc".to_owned(),
+            ts: 1,
+            bids: vec![Level {
+                price: p("0.40"),
+                size: q("100"),
+            }],
+            asks: vec![Level {
+                price: p("0.45"),
+                size: q("100"),
+            }],
+            tick: None,
+            min_size: None,
+        }));
+        d.take_updates();
+        d
+    }
+
+    fn intent(side: Side, price: &str, size: &str) -> Intent {
+        Intent {
+            strategy: StrategyId(0),
+            token: t("Y"),
+            side,
+            price: p(price),
+            size: q(size),
+            tif: TimeInForce::Gtc,
+            post_only: false,
+        }
+    }
+
+    #[test]
+    fn an_approved_taker_fills_and_updates_the_portfolio() {
+        let mut d = desk();
+        let id = d.submit(intent(Side::Buy, "0.45", "10")).unwrap();
+        let ups = d.take_updates();
+        assert_eq!(ups.len(), 1);
+        assert_eq!((ups[0].id, ups[0].status), (id, OrderStatus::Filled));
+        let pos = d.positions(StrategyId(0)).next().unwrap().1.clone();
+        assert_eq!(pos.size, q("10"));
+        // taker fee 10 × 0.04 × 0.45 × 0.55 = 0.099
+        assert_eq!(d.fees(StrategyId(0)), Usdc::parse("0.099").unwrap());
+        let c = d.counters(StrategyId(0));
+        assert_eq!((c.intents, c.accepted, c.fills), (1, 1, 1));
+    }
+
+    #[test]
+    fn refusals_are_counted_by_reason() {
+        let mut d = desk();
+        let r = d.submit(intent(Side::Buy, "0.45", "100")).unwrap_err();
+        assert_eq!(r.reason, RejectReason::PerTradeLimit);
+        let mut other = intent(Side::Buy, "0.45", "10");
+        other.strategy = StrategyId(1);
+        assert_eq!(
+            d.submit(other).unwrap_err().reason,
+            RejectReason::MarketNotGranted
+        );
+        let mut unknown = intent(Side::Buy, "0.45", "10");
+        unknown.token = t("Z");
+        assert_eq!(
+            d.submit(unknown).unwrap_err().reason,
+            RejectReason::UnknownMarket
+        );
+        // N has no snapshot yet: its book is not tradable
+        let mut no = intent(Side::Buy, "0.45", "10");
+        no.token = t("N");
+        assert_eq!(
+            d.submit(no).unwrap_err().reason,
+            RejectReason::BookNotTradable
+        );
+        // selling what is not held
+        assert_eq!(
+            d.submit(intent(Side::Sell, "0.40", "5"))
+                .unwrap_err()
+                .reason,
+            RejectReason::InsufficientBalance
+        );
+        let c = d.counters(StrategyId(0));
+        assert_eq!(c.intents, 4);
+        assert_eq!(c.rejected["per_trade_limit"], 1);
+        assert_eq!(c.rejected["insufficient_balance"], 1);
+        assert!(d.take_updates().is_empty());
+    }
+
+    #[test]
+    fn shares_offered_for_sale_cannot_be_offered_twice() {
+        let mut d = desk();
+        d.submit(intent(Side::Buy, "0.45", "10")).unwrap();
+        d.submit(intent(Side::Sell, "0.50", "10")).unwrap();
+        assert_eq!(
+            d.submit(intent(Side::Sell, "0.50", "5"))
+                .unwrap_err()
+                .reason,
+            RejectReason::InsufficientBalance
+        );
+    }
+
+    #[test]
+    fn a_price_change_moves_books_fills_resting_orders_and_marks() {
+        let mut d = desk();
+        let id = d.submit(intent(Side::Buy, "0.42", "10")).unwrap();
+        assert_eq!(d.take_updates()[0].status, OrderStatus::Open);
+        let events = d.apply(&MarketMessage::PriceChange {
+            condition: "0xc".to_owned(),
+            ts: 2,
+            changes: vec![
+                PriceChange {
+                    token: t("Y"),
+                    side: Side::Sell,
+                    price: p("0.42"),
+                    size: q("4"),
+                },
+                PriceChange {
+                    token: t("N"),
+                    side: Side::Buy,
+                    price: p("0.58"),
+                    size: q("4"),
+                },
+                PriceChange {
+                    token: t("Y"),
+                    side: Side::Buy,
+                    price: p("0.41"),
+                    size: q("7"),
+                },
+            ],
+        });
+        // one event per token touched (N ignored: no snapshot yet)
+        assert_eq!(events.len(), 1);
+        let MarketEvent::Book(b) = &events[0] else {
+            panic!()
+        };
+        assert_eq!(b.changes.len(), 2);
+        assert_eq!(b.bid.map(|l| l.price), Some(p("0.41")));
+        let ups = d.take_updates();
+        assert_eq!(ups.len(), 1);
+        assert_eq!(
+            (ups[0].id, ups[0].filled, ups[0].status),
+            (id, q("4"), OrderStatus::PartiallyFilled)
+        );
+        assert_eq!(d.mark_of(&t("Y")), Some(p("0.415")));
+        // the ask at 0.42 crosses nothing but our order; the book itself is not crossed
+        assert!(b.tradable);
+    }
+
+    #[test]
+    fn cancel_all_reports_each_order() {
+        let mut d = desk();
+        d.submit(intent(Side::Buy, "0.30", "10")).unwrap();
+        d.submit(intent(Side::Buy, "0.31", "10")).unwrap();
+        d.take_updates();
+        assert_eq!(d.cancel_all(StrategyId(0), None, None), 2);
+        assert!(
+            d.take_updates()
+                .iter()
+                .all(|u| u.status == OrderStatus::Cancelled)
+        );
+        assert_eq!(d.open_orders(StrategyId(0)).count(), 0);
+    }
+}

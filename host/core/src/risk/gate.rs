@@ -100,3 +100,128 @@ impl Gate {
         Ok(Approved(intent))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::book::Level;
+    use crate::ids::{StrategyId, TokenId};
+    use crate::money::Price;
+    use crate::order::{Side, TimeInForce};
+    use crate::risk::RejectReason;
+
+    fn p(s: &str) -> Price {
+        Price::parse(s).unwrap()
+    }
+    fn q(s: &str) -> Size {
+        Size::parse(s).unwrap()
+    }
+
+    fn book() -> OrderBook {
+        let mut b = OrderBook::new(TokenId::new("t"), p("0.01"), q("5"));
+        b.apply_snapshot(
+            1,
+            [Level {
+                price: p("0.40"),
+                size: q("100"),
+            }],
+            [Level {
+                price: p("0.45"),
+                size: q("100"),
+            }],
+        );
+        b
+    }
+
+    fn intent(price: &str, size: &str) -> Intent {
+        Intent {
+            strategy: StrategyId(0),
+            token: TokenId::new("t"),
+            side: Side::Buy,
+            price: p(price),
+            size: q(size),
+            tif: TimeInForce::Gtc,
+            post_only: false,
+        }
+    }
+
+    fn verdict(gate: &Gate, i: Intent) -> Result<(), RejectReason> {
+        gate.evaluate(i, &book(), Size::ZERO)
+            .map(|_| ())
+            .map_err(|r| r.reason)
+    }
+
+    fn gate() -> Gate {
+        Gate::new(
+            Limits::default(),
+            KillSwitch::new("/nonexistent/polybox/kill"),
+        )
+    }
+
+    #[test]
+    fn each_check_refuses_with_its_reason() {
+        let g = gate();
+        assert_eq!(verdict(&g, intent("0.42", "10")), Ok(()));
+        assert_eq!(
+            verdict(&g, intent("0.42", "0")),
+            Err(RejectReason::InvalidIntent)
+        );
+        assert_eq!(
+            verdict(&g, intent("1", "10")),
+            Err(RejectReason::PriceOutOfRange)
+        );
+        assert_eq!(
+            verdict(&g, intent("0", "10")),
+            Err(RejectReason::PriceOutOfRange)
+        );
+        assert_eq!(
+            verdict(&g, intent("0.425", "10")),
+            Err(RejectReason::OffTick)
+        );
+        assert_eq!(
+            verdict(&g, intent("0.42", "4.99")),
+            Err(RejectReason::BelowMinSize)
+        );
+        // $15 limit: 35 × 0.42 = 14.70 passes, 36 × 0.42 = 15.12 does not
+        assert_eq!(verdict(&g, intent("0.42", "35")), Ok(()));
+        assert_eq!(
+            verdict(&g, intent("0.42", "36")),
+            Err(RejectReason::PerTradeLimit)
+        );
+        let mut post = intent("0.45", "10");
+        post.post_only = true;
+        assert_eq!(verdict(&g, post), Err(RejectReason::WouldCross));
+        let mut sell = intent("0.50", "10");
+        sell.side = Side::Sell;
+        assert_eq!(verdict(&g, sell), Err(RejectReason::InsufficientBalance));
+    }
+
+    #[test]
+    fn the_per_trade_message_names_the_limit_and_the_value() {
+        let r = gate()
+            .evaluate(intent("0.42", "36"), &book(), Size::ZERO)
+            .unwrap_err();
+        assert!(
+            r.message.contains("15.12") && r.message.contains("15 USDC"),
+            "{}",
+            r.message
+        );
+    }
+
+    #[test]
+    fn the_kill_switch_refuses_everything_while_the_file_exists() {
+        let dir = std::env::temp_dir().join(format!("polybox-gate-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ks = KillSwitch::new(dir.join("kill"));
+        let g = Gate::new(Limits::default(), ks.clone());
+        assert_eq!(verdict(&g, intent("0.42", "10")), Ok(()));
+        ks.engage("test").unwrap();
+        assert_eq!(
+            verdict(&g, intent("0.42", "10")),
+            Err(RejectReason::KillSwitch)
+        );
+        ks.release().unwrap();
+        assert_eq!(verdict(&g, intent("0.42", "10")), Ok(()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
