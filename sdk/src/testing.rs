@@ -305,6 +305,11 @@ impl<S: Strategy> Harness<S> {
         self.host
             .books
             .insert(token.to_owned(), (levels(bids), levels(asks)));
+        self.send_book(token, true, Vec::new());
+    }
+
+    /// Tell the strategy its book changed (tradable unless crossed or locked).
+    fn send_book(&mut self, token: &str, snapshot: bool, changes: Vec<LevelChange>) {
         let top = self.top(token);
         let tradable = match (top.bid, top.ask) {
             (Some(b), Some(a)) => b.price < a.price,
@@ -313,8 +318,8 @@ impl<S: Strategy> Harness<S> {
         self.send(Event::Book(BookUpdate {
             token: token.to_owned(),
             ts: self.host.now,
-            snapshot: true,
-            changes: Vec::new(),
+            snapshot,
+            changes,
             top,
             tradable,
         }));
@@ -338,23 +343,12 @@ impl<S: Strategy> Harness<S> {
             let at = list.iter().position(better).unwrap_or(list.len());
             list.insert(at, level);
         }
-        let top = self.top(token);
-        let tradable = match (top.bid, top.ask) {
-            (Some(b), Some(a)) => b.price < a.price,
-            _ => true,
+        let change = LevelChange {
+            side,
+            price: level.price,
+            size: level.size,
         };
-        self.send(Event::Book(BookUpdate {
-            token: token.to_owned(),
-            ts: self.host.now,
-            snapshot: false,
-            changes: vec![LevelChange {
-                side,
-                price: level.price,
-                size: level.size,
-            }],
-            top,
-            tradable,
-        }));
+        self.send_book(token, false, vec![change]);
     }
 
     /// A trade printed on the exchange.

@@ -160,3 +160,71 @@ fn simulate_is_seeded_and_replayable() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["events"].as_u64().map(|e| e >= 300), Some(true), "{v}");
 }
+
+#[test]
+fn a_bad_strategy_config_is_bad_input_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("quoter.toml");
+    std::fs::write(&cfg, "sise = 5\n").unwrap();
+    let out = polybox(&[
+        "replay",
+        "--strategy",
+        &quoter(),
+        "--strategy-config",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_bad_input(&out, &["spread_quoter", "sise"]);
+}
+
+#[test]
+fn speed_paces_the_replay_at_recorded_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("s.jsonl");
+    let out = polybox(&[
+        "simulate",
+        "--seed",
+        "5",
+        "--markets",
+        "1",
+        "--events",
+        "40",
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = std::fs::read_to_string(&data).unwrap();
+    let ts: Vec<u64> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["recv_ts"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    let span_ms = ts[ts.len() - 1] - ts[0];
+    let speed = 20.0;
+    let out = polybox(&[
+        "replay",
+        "--data",
+        data.to_str().unwrap(),
+        "--strategy",
+        &quoter(),
+        "--speed",
+        "20",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let elapsed = v["elapsed_ms"].as_u64().unwrap();
+    assert!(
+        elapsed as f64 >= span_ms as f64 / speed * 0.95,
+        "elapsed {elapsed} ms for a {span_ms} ms session at x{speed}"
+    );
+    let out = polybox(&["replay", "--strategy", &quoter(), "--speed", "0"]);
+    assert_bad_input(&out, &["--speed"]);
+}

@@ -159,3 +159,35 @@ fn a_stub_of_the_right_version_passes_the_contract_check() {
         Ok("0.1.0".to_owned())
     );
 }
+
+#[test]
+fn live_mode_also_cuts_a_callback_at_its_wall_clock_deadline() {
+    // Fuel so large it never runs out: only the epoch deadline can stop the loop.
+    let sets = vec![
+        "sandbox.fuel_per_callback=1000000000000000".to_owned(),
+        "sandbox.deadline_ms=20".to_owned(),
+    ];
+    let config = HostConfig::load(None, &sets).unwrap();
+    let recording = polybox::market::recording::Recording::sample().unwrap();
+    let o = ReplayOptions::default();
+    let mut kernel = replay::kernel_for(
+        &config,
+        &recording,
+        &[component("tests/guests/looper")],
+        &o,
+        Deadline::WallClock(20),
+    )
+    .unwrap();
+    for r in recording.records.iter().take(200) {
+        for m in &r.messages {
+            kernel.on_message(r.recv_ts, m);
+        }
+    }
+    let s = kernel.summary();
+    assert!(
+        s.strategies[0].faults.get("deadline").copied().unwrap_or(0) >= 1,
+        "{:?}",
+        s.strategies[0]
+    );
+    assert!(!s.strategies[0].faults.contains_key("cpu_budget"));
+}

@@ -196,19 +196,7 @@ impl OrderBook {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn p(s: &str) -> Price {
-        Price::parse(s).unwrap()
-    }
-    fn q(s: &str) -> Size {
-        Size::parse(s).unwrap()
-    }
-    fn lvl(price: &str, size: &str) -> Level {
-        Level {
-            price: p(price),
-            size: q(size),
-        }
-    }
+    use crate::test_util::{lvl, p, q};
 
     fn book() -> OrderBook {
         let mut b = OrderBook::new(TokenId::new("1"), p("0.01"), q("5"));

@@ -471,18 +471,12 @@ impl Desk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::book::Level;
     use crate::kill_switch::KillSwitch;
     use crate::market_message::{BookSnapshot, PriceChange};
     use crate::order::{OrderStatus, TimeInForce};
     use crate::risk::Limits;
+    use crate::test_util::{lvl, p, q};
 
-    fn p(s: &str) -> Price {
-        Price::parse(s).unwrap()
-    }
-    fn q(s: &str) -> Size {
-        Size::parse(s).unwrap()
-    }
     fn t(s: &str) -> TokenId {
         TokenId::new(s)
     }
@@ -511,14 +505,8 @@ mod tests {
             token: t("Y"),
             condition: "0xc".to_owned(),
             ts: 1,
-            bids: vec![Level {
-                price: p("0.40"),
-                size: q("100"),
-            }],
-            asks: vec![Level {
-                price: p("0.45"),
-                size: q("100"),
-            }],
+            bids: vec![lvl("0.40", "100")],
+            asks: vec![lvl("0.45", "100")],
             tick: None,
             min_size: None,
         }));

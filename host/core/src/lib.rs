@@ -21,3 +21,6 @@ pub mod order;
 pub mod paper;
 pub mod portfolio;
 pub mod risk;
+
+#[cfg(test)]
+mod test_util;

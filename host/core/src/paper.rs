@@ -334,19 +334,8 @@ impl PaperVenue {
 mod tests {
     use super::*;
     use crate::order::Intent;
+    use crate::test_util::{lvl, p, q};
 
-    fn p(s: &str) -> Price {
-        Price::parse(s).unwrap()
-    }
-    fn q(s: &str) -> Size {
-        Size::parse(s).unwrap()
-    }
-    fn lvl(price: &str, size: &str) -> Level {
-        Level {
-            price: p(price),
-            size: q(size),
-        }
-    }
     fn book() -> OrderBook {
         let mut b = OrderBook::new(TokenId::new("t"), p("0.01"), q("5"));
         b.apply_snapshot(

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use polybox_core::clock::{Clock, ReplayClock};
 use polybox_core::desk::Desk;
 use polybox_core::kill_switch::KillSwitch;
 use polybox_core::risk::Gate;
@@ -173,7 +174,10 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
     let first_ts = recording.records.first().map_or(0, |r| r.recv_ts);
+    // Replay time is the recorded receive time, never behind itself.
+    let mut clock = ReplayClock::default();
     for record in &recording.records {
+        clock.advance_to(record.recv_ts);
         if let Some(speed) = opts.speed {
             let due = Duration::from_secs_f64(
                 record.recv_ts.saturating_sub(first_ts) as f64 / 1000.0 / speed,
@@ -183,7 +187,7 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
             }
         }
         for msg in &record.messages {
-            kernel.on_message(record.recv_ts, msg);
+            kernel.on_message(clock.now_ms(), msg);
         }
     }
     let elapsed = started.elapsed();

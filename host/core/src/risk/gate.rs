@@ -104,32 +104,14 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::book::Level;
     use crate::ids::{StrategyId, TokenId};
-    use crate::money::Price;
     use crate::order::{Side, TimeInForce};
     use crate::risk::RejectReason;
-
-    fn p(s: &str) -> Price {
-        Price::parse(s).unwrap()
-    }
-    fn q(s: &str) -> Size {
-        Size::parse(s).unwrap()
-    }
+    use crate::test_util::{lvl, p, q};
 
     fn book() -> OrderBook {
         let mut b = OrderBook::new(TokenId::new("t"), p("0.01"), q("5"));
-        b.apply_snapshot(
-            1,
-            [Level {
-                price: p("0.40"),
-                size: q("100"),
-            }],
-            [Level {
-                price: p("0.45"),
-                size: q("100"),
-            }],
-        );
+        b.apply_snapshot(1, [lvl("0.40", "100")], [lvl("0.45", "100")]);
         b
     }
 
