@@ -86,19 +86,19 @@ impl TestHost {
         };
         if Price::from_micros(i.price).is_none() {
             return reject(
-                RejectReason::PriceOutOfRange,
+                RejectReason::PriceBounds,
                 format!("price {} out of (0, 1)", i.price),
             );
         }
         if m.tick == 0 || !i.price.is_multiple_of(m.tick) {
             return reject(
-                RejectReason::OffTick,
+                RejectReason::Tick,
                 format!("price {} not on tick {}", i.price, m.tick),
             );
         }
         if i.size < m.min_size {
             return reject(
-                RejectReason::BelowMinSize,
+                RejectReason::MinSize,
                 format!("size {} below {}", i.size, m.min_size),
             );
         }

@@ -86,7 +86,7 @@ fn an_intent_flood_is_refused_then_quarantined() {
     );
     let s = strategy(&v, "flooder");
     // per flooded callback: 20 reach the gate, the next 20 are refused, then it is stopped
-    assert_eq!(s["rejected"]["rate_limited"].as_u64(), Some(6 * 20), "{s}");
+    assert_eq!(s["rejected"]["rate_limit"].as_u64(), Some(6 * 20), "{s}");
     assert_eq!(s["intents"].as_u64(), Some(6 * 40), "{s}");
 }
 

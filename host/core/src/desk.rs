@@ -9,12 +9,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use rust_decimal::Decimal;
+
+use crate::balance::{BalanceSource, PaperWallet};
 use crate::book::{BookHealth, Level, OrderBook};
 use crate::fees::FeeSchedule;
 use crate::ids::{OrderId, StrategyId, TokenId};
 use crate::market_message::MarketMessage;
 use crate::money::{Price, Size, Usdc};
 use crate::order::{Intent, OrderUpdate, Side};
+use crate::risk::Exposure;
 use crate::paper::{PaperOrder, PaperVenue};
 use crate::portfolio::{Pnl, Portfolio, Position};
 use crate::risk::{Gate, RejectReason, Rejection};
@@ -122,15 +126,22 @@ pub struct Desk {
     portfolio: Portfolio,
     counters: BTreeMap<StrategyId, Counters>,
     outbox: Vec<OrderUpdate>,
+    wallet: Box<dyn BalanceSource>,
+    /// Realised P&L of SELL orders still open, for the close they make when they end.
+    closing: BTreeMap<OrderId, Usdc>,
     now: u64,
     default_tick: Price,
     default_min_size: Size,
 }
 
 impl Desk {
-    /// A desk with a gate; unknown markets get the default tick and minimum size.
+    /// A desk with a gate and a paper wallet holding the gate's capital; unknown markets
+    /// get the default tick and minimum size.
     pub fn new(gate: Gate, default_tick: Price, default_min_size: Size) -> Self {
+        let wallet = Box::new(PaperWallet::new(gate.limits().capital_usdc));
         Desk {
+            wallet,
+            closing: BTreeMap::new(),
             books: BTreeMap::new(),
             meta: BTreeMap::new(),
             grants: BTreeMap::new(),
@@ -176,9 +187,10 @@ impl Desk {
         self.now
     }
 
-    /// Move host time (never backwards).
+    /// Move host time (never backwards); the risk day rolls at its midnight.
     pub fn set_now(&mut self, ts: u64) {
         self.now = self.now.max(ts);
+        self.gate.ledger_mut().roll(self.now);
     }
 
     /// The book of a token.
@@ -191,6 +203,11 @@ impl Desk {
         &self.gate
     }
 
+    /// The gate, to set budgets or reset the breaker.
+    pub fn gate_mut(&mut self) -> &mut Gate {
+        &mut self.gate
+    }
+
     fn book_entry(&mut self, token: &TokenId) -> &mut OrderBook {
         let (tick, min) = (self.default_tick, self.default_min_size);
         self.books
@@ -201,11 +218,38 @@ impl Desk {
     fn emit(&mut self, updates: Vec<OrderUpdate>) {
         for u in updates {
             if let Some(f) = &u.last_fill {
-                self.portfolio.apply_fill(f);
+                let realized = self.portfolio.apply_fill(f);
+                self.wallet.on_fill(f);
+                self.gate.ledger_mut().on_realized(u.strategy, realized);
                 self.counters.entry(u.strategy).or_default().fills += 1;
+                if u.side == Side::Sell {
+                    *self.closing.entry(u.id).or_default() += realized;
+                }
+            }
+            if !u.status.is_open() {
+                if let Some(pnl) = self.closing.remove(&u.id) {
+                    self.gate.ledger_mut().on_close(pnl, u.ts);
+                }
             }
             self.outbox.push(u);
         }
+        self.update_bankroll();
+    }
+
+    /// Cash plus positions at their marks (at cost where unmarked).
+    pub fn bankroll(&self) -> Usdc {
+        let cash = self.wallet.balance().unwrap_or(Usdc::ZERO);
+        let held: Usdc = self
+            .portfolio
+            .all()
+            .map(|(_, t, p)| self.portfolio.mark_of(t).map_or(p.cost, |m| Usdc::notional(m, p.size)))
+            .sum();
+        cash + held
+    }
+
+    fn update_bankroll(&mut self) {
+        let (bankroll, floor, now) = (self.bankroll(), self.gate.limits().min_bankroll(), self.now);
+        self.gate.ledger_mut().on_bankroll(bankroll, floor, now);
     }
 
     fn mark(&mut self, token: &TokenId) {
@@ -331,6 +375,7 @@ impl Desk {
             }
             MarketMessage::Other(_) => {}
         }
+        self.update_bankroll();
         events
     }
 
@@ -368,38 +413,111 @@ impl Desk {
         }
     }
 
-    fn check(&self, intent: Intent) -> Result<crate::risk::Approved, Rejection> {
+    fn check(&mut self, intent: Intent) -> Result<crate::risk::Approved, Rejection> {
         if intent.token.as_str().is_empty() {
-            return Err(Rejection::new(
-                RejectReason::InvalidIntent,
-                "token id is empty",
-            ));
+            return Err(Rejection::new(RejectReason::InvalidIntent, "token id is empty"));
         }
-        let Some(book) = self.books.get(&intent.token) else {
+        if !self.books.contains_key(&intent.token) {
             return Err(Rejection::new(
                 RejectReason::UnknownMarket,
-                format!(
-                    "token {} is not a market of this session",
-                    intent.token.short()
-                ),
-            ));
-        };
-        if !self
-            .grants
-            .get(&intent.strategy)
-            .is_some_and(|g| g.contains(&intent.token))
-        {
-            return Err(Rejection::new(
-                RejectReason::MarketNotGranted,
-                format!(
-                    "token {} is not granted to this strategy",
-                    intent.token.short()
-                ),
+                format!("token {} is not a market of this session", intent.token.short()),
             ));
         }
-        let held = self.portfolio.position(intent.strategy, &intent.token).size;
-        let sellable = held.saturating_sub(self.venue.offered(intent.strategy, &intent.token));
-        self.gate.evaluate(intent, book, sellable)
+        if !self.grants.get(&intent.strategy).is_some_and(|g| g.contains(&intent.token)) {
+            return Err(Rejection::new(
+                RejectReason::MarketNotGranted,
+                format!("token {} is not granted to this strategy", intent.token.short()),
+            ));
+        }
+        let exposure = self.exposure(&intent);
+        let Some(book) = self.books.get(&intent.token) else {
+            return Err(Rejection::new(RejectReason::UnknownMarket, "book vanished"));
+        };
+        self.gate.evaluate(intent, book, &exposure, self.now)
+    }
+
+    fn fees_of(&self, token: &TokenId) -> FeeSchedule {
+        self.meta.get(token).map_or(FeeSchedule::FREE, |m| m.fees)
+    }
+
+    /// The highest average cost a strategy's position in `token` can reach while its open
+    /// BUYs (and `extra_buy`) fill: the bound for the loss of its SELLs.
+    fn avg_bound(&self, strategy: StrategyId, token: &TokenId, extra_buy: Option<Price>) -> Decimal {
+        let pos = self.portfolio.position(strategy, token);
+        let avg = if pos.size.is_zero() {
+            Decimal::ZERO
+        } else {
+            pos.cost.to_decimal() / pos.size.to_decimal()
+        };
+        self.venue
+            .open_orders(strategy)
+            .filter(|o| o.side == Side::Buy && o.token == *token)
+            .map(|o| o.price)
+            .chain(extra_buy)
+            .map(Price::to_decimal)
+            .fold(avg, Decimal::max)
+    }
+
+    /// Worst loss of an order: its worst taker fee, plus, for a SELL, selling below the
+    /// highest average cost it can meet.
+    fn worst_loss(&self, token: &TokenId, side: Side, price: Price, size: Size, bound: Decimal) -> Usdc {
+        let fee = self.fees_of(token).max_taker_fee(side, price, size);
+        let below_cost = match side {
+            Side::Buy => Decimal::ZERO,
+            Side::Sell => ((bound - price.to_decimal()) * size.to_decimal()).max(Decimal::ZERO),
+        };
+        fee + Usdc::new(below_cost)
+    }
+
+    /// What `intent` adds to the risk already open.
+    pub fn exposure(&self, intent: &Intent) -> Exposure {
+        let s = intent.strategy;
+        let extra = (intent.side == Side::Buy).then_some(intent.price);
+        let held = self.portfolio.position(s, &intent.token).size;
+        let sellable = held.saturating_sub(self.venue.offered(s, &intent.token));
+        let fees = self.fees_of(&intent.token);
+        let spend = match intent.side {
+            Side::Buy => intent.notional() + fees.max_taker_fee(Side::Buy, intent.price, intent.size),
+            Side::Sell => Usdc::ZERO,
+        };
+        let mut reserved = Usdc::ZERO;
+        let mut committed = -self.gate.ledger().realized_today();
+        let mut strategy_committed = -self.gate.ledger().strategy_today(s);
+        let mut strategy_exposure = Usdc::ZERO;
+        let mut strategy_open_orders = 0u32;
+        let mut tokens: BTreeSet<&TokenId> = self.portfolio.all().map(|(_, t, _)| t).collect();
+        for o in self.venue.all_orders() {
+            let remaining = o.remaining();
+            if o.side == Side::Buy {
+                reserved += Usdc::notional(o.price, remaining) + self.fees_of(&o.token).max_taker_fee(Side::Buy, o.price, remaining);
+                tokens.insert(&o.token);
+            }
+            let with_extra = if o.strategy == s && o.token == intent.token { extra } else { None };
+            let bound = self.avg_bound(o.strategy, &o.token, with_extra);
+            let worst = self.worst_loss(&o.token, o.side, o.price, remaining, bound);
+            committed += worst;
+            if o.strategy == s {
+                strategy_committed += worst;
+                strategy_open_orders += 1;
+                if o.side == Side::Buy {
+                    strategy_exposure += Usdc::notional(o.price, remaining);
+                }
+            }
+        }
+        strategy_exposure += self.portfolio.positions_of(s).map(|(_, p)| p.cost).sum();
+        let bound = self.avg_bound(s, &intent.token, extra);
+        Exposure {
+            sellable,
+            available: self.wallet.balance().map(|b| b - reserved),
+            spend,
+            open_positions: u32::try_from(tokens.len()).unwrap_or(u32::MAX),
+            opens_position: intent.side == Side::Buy && !tokens.contains(&intent.token),
+            committed_loss: committed,
+            strategy_committed_loss: strategy_committed,
+            intent_loss: self.worst_loss(&intent.token, intent.side, intent.price, intent.size, bound),
+            strategy_exposure,
+            strategy_open_orders,
+        }
     }
 
     /// Cancel one of the strategy's orders.
@@ -460,6 +578,16 @@ impl Desk {
     /// A strategy's counters.
     pub fn counters(&self, strategy: StrategyId) -> Counters {
         self.counters.get(&strategy).cloned().unwrap_or_default()
+    }
+
+    /// Cancel every open order of every strategy (the kill switch's `--cancel-all`);
+    /// returns how many.
+    pub fn cancel_everything(&mut self) -> u32 {
+        let strategies: BTreeSet<StrategyId> = self.venue.all_orders().map(|o| o.strategy).collect();
+        strategies
+            .into_iter()
+            .map(|s| self.cancel_all(s, None, Some(RejectReason::KillSwitch)))
+            .sum()
     }
 
     /// Total fees paid by a strategy.

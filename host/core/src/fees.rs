@@ -66,3 +66,34 @@ mod tests {
         );
     }
 }
+
+impl FeeSchedule {
+    /// The most taker fee an order could pay: `p × (1 − p)` is largest at 0.5, and a BUY
+    /// can fill at any price up to its limit (a SELL at any price down to it).
+    pub fn max_taker_fee(&self, side: crate::order::Side, limit: Price, size: Size) -> Usdc {
+        let half = Price::from_micros(500_000);
+        let worst = match side {
+            crate::order::Side::Buy if limit >= half => half,
+            crate::order::Side::Sell if limit <= half => half,
+            _ => limit,
+        };
+        self.taker_fee(worst, size)
+    }
+}
+
+#[cfg(test)]
+mod max_fee_tests {
+    use super::*;
+    use crate::order::Side;
+
+    #[test]
+    fn the_worst_fill_price_is_used() {
+        let f = FeeSchedule { rate_bps: 400, exponent: 1 };
+        let q = Size::parse("100").unwrap();
+        let at = |s: &str| Price::parse(s).unwrap();
+        assert_eq!(f.max_taker_fee(Side::Buy, at("0.9"), q), f.taker_fee(at("0.5"), q));
+        assert_eq!(f.max_taker_fee(Side::Buy, at("0.2"), q), f.taker_fee(at("0.2"), q));
+        assert_eq!(f.max_taker_fee(Side::Sell, at("0.2"), q), f.taker_fee(at("0.5"), q));
+        assert_eq!(f.max_taker_fee(Side::Sell, at("0.9"), q), f.taker_fee(at("0.9"), q));
+    }
+}

@@ -3,6 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+/// First line of the file when `polybox kill --cancel-all` engaged it.
+const CANCEL_ALL: &str = "cancel-all";
+
 /// The file-backed kill switch. Checked before every order.
 #[derive(Debug, Clone)]
 pub struct KillSwitch {
@@ -30,6 +33,16 @@ impl KillSwitch {
         std::fs::write(&self.path, format!("{reason}\n"))
     }
 
+    /// Engage and ask the running host to cancel every open order as well.
+    pub fn engage_cancel_all(&self, reason: &str) -> std::io::Result<()> {
+        std::fs::write(&self.path, format!("{CANCEL_ALL}\n{reason}\n"))
+    }
+
+    /// Whether the engaged switch asks for every open order to be cancelled.
+    pub fn wants_cancel_all(&self) -> bool {
+        std::fs::read_to_string(&self.path).is_ok_and(|t| t.lines().next() == Some(CANCEL_ALL))
+    }
+
     /// Release: remove the file (a missing file is already released).
     pub fn release(&self) -> std::io::Result<()> {
         match std::fs::remove_file(&self.path) {
@@ -51,6 +64,9 @@ mod tests {
         assert!(!ks.is_engaged());
         ks.engage("test").unwrap();
         assert!(ks.is_engaged());
+        assert!(!ks.wants_cancel_all());
+        ks.engage_cancel_all("test").unwrap();
+        assert!(ks.wants_cancel_all());
         ks.release().unwrap();
         assert!(!ks.is_engaged());
         ks.release().unwrap();

@@ -9,6 +9,7 @@
 //! kernel in the `polybox` crate drives it from one thread, deterministically. This crate
 //! must never depend on tokio, reqwest or wasmtime (checked in CI).
 
+pub mod balance;
 pub mod book;
 pub mod clock;
 pub mod desk;

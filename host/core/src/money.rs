@@ -292,22 +292,28 @@ impl Serialize for Usdc {
     }
 }
 
+/// Read a decimal from a string (`"15.5"`), an integer or a float, as config files write
+/// numbers.
+pub fn flexible_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Int(i64),
+        Float(f64),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Text(t) => parse_decimal(&t).map_err(serde::de::Error::custom),
+        Raw::Int(i) => Ok(Decimal::from(i)),
+        // TOML floats such as `15.5` are read through their shortest decimal text,
+        // which is exact for every value a person writes in a config file.
+        Raw::Float(f) => parse_decimal(&f.to_string()).map_err(serde::de::Error::custom),
+    }
+}
+
 impl<'de> Deserialize<'de> for Usdc {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Int(i64),
-            Float(f64),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Text(t) => Usdc::parse(&t).map_err(serde::de::Error::custom),
-            Raw::Int(i) => Ok(Usdc(Decimal::from(i))),
-            // TOML floats such as `15.5` are read through their shortest decimal text,
-            // which is exact for every value a person writes in a config file.
-            Raw::Float(f) => Usdc::parse(&f.to_string()).map_err(serde::de::Error::custom),
-        }
+        flexible_decimal(d).map(Usdc)
     }
 }
 

@@ -38,7 +38,8 @@ pub struct PaperOrder {
 }
 
 impl PaperOrder {
-    fn remaining(&self) -> Size {
+    /// Size still to fill.
+    pub fn remaining(&self) -> Size {
         self.size.saturating_sub(self.filled)
     }
 
@@ -315,6 +316,11 @@ impl PaperVenue {
             }
         }
         updates
+    }
+
+    /// Every open order, oldest first.
+    pub fn all_orders(&self) -> impl Iterator<Item = &PaperOrder> + '_ {
+        self.orders.values()
     }
 
     /// Open orders of a strategy, oldest first.

@@ -62,13 +62,14 @@ impl Portfolio {
         Self::default()
     }
 
-    /// Apply a fill of one of our orders.
-    pub fn apply_fill(&mut self, fill: &Fill) {
+    /// Apply a fill of one of our orders; returns the realised P&L it caused (fees included).
+    pub fn apply_fill(&mut self, fill: &Fill) -> Usdc {
         let pos = self
             .positions
             .entry((fill.strategy, fill.token.clone()))
             .or_default();
         let notional = Usdc::notional(fill.price, fill.size);
+        let before = pos.realized;
         match fill.side {
             Side::Buy => {
                 pos.size = pos.size.saturating_add(fill.size);
@@ -96,6 +97,15 @@ impl Portfolio {
         }
         pos.realized -= fill.fee;
         pos.fees += fill.fee;
+        pos.realized - before
+    }
+
+    /// Every position with shares, all strategies.
+    pub fn all(&self) -> impl Iterator<Item = (StrategyId, &TokenId, &Position)> + '_ {
+        self.positions
+            .iter()
+            .filter(|(_, p)| !p.size.is_zero())
+            .map(|((s, t), p)| (*s, t, p))
     }
 
     /// Mark a token (normally at its mid) after a book update.

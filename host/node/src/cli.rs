@@ -91,7 +91,7 @@ pub struct SimulateArgs {
     /// Frames to write.
     #[arg(long, default_value_t = 4000)]
     pub events: usize,
-    /// First frame's time, UTC ms (default: 2026-11-25T23:55:00Z, so the session crosses midnight).
+    /// First frame's time, UTC ms (default: 2026-12-01T23:55:00Z, so the session crosses midnight).
     #[arg(long)]
     pub start_ms: Option<u64>,
     /// Output file.

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use polybox_core::money::{Price, Size};
-use polybox_core::risk::Limits;
+use polybox_core::money::{Price, Size, Usdc};
+use polybox_core::risk::{Budget, Limits};
 use serde::{Deserialize, Serialize};
 
 /// Why a config could not be loaded.
@@ -44,8 +44,8 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HostConfig {
-    /// Pre-trade limits.
-    pub risk: RiskConfig,
+    /// Pre-trade limits and the trading day.
+    pub risk: Limits,
     /// Strategy sandbox limits.
     pub sandbox: SandboxConfig,
     /// Paper venue and market defaults.
@@ -54,22 +54,6 @@ pub struct HostConfig {
     pub kill_switch: KillSwitchConfig,
     /// Per-strategy grants and configs, by strategy name (the `.wasm` file stem).
     pub strategies: BTreeMap<String, StrategyConfig>,
-}
-
-/// `[risk]`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RiskConfig {
-    /// Largest notional of one order, USDC.
-    pub max_order_usdc: polybox_core::money::Usdc,
-}
-
-impl Default for RiskConfig {
-    fn default() -> Self {
-        RiskConfig {
-            max_order_usdc: Limits::default().max_order_usdc,
-        }
-    }
 }
 
 /// `[sandbox]`.
@@ -93,7 +77,7 @@ pub struct SandboxConfig {
     pub max_restarts: u32,
     /// Take a restore point every this many events handled.
     pub snapshot_every: u64,
-    /// Intents one callback may submit; the rest are refused as `rate_limited`.
+    /// Intents one callback may submit; the rest are refused as `rate_limit`.
     pub max_intents_per_callback: u32,
     /// Where compiled components are cached (default: `$XDG_CACHE_HOME/polybox` or
     /// `~/.cache/polybox`; empty string: no cache).
@@ -163,6 +147,23 @@ pub struct StrategyConfig {
     pub markets: Option<Vec<String>>,
     /// The strategy's own config, passed to its `init` as text.
     pub config: Option<String>,
+    /// Budget: most exposure (positions plus open BUYs), USDC.
+    pub max_exposure_usdc: Option<Usdc>,
+    /// Budget: most realised loss of the day, USDC.
+    pub max_daily_loss_usdc: Option<Usdc>,
+    /// Budget: most open orders.
+    pub max_open_orders: Option<u32>,
+}
+
+impl StrategyConfig {
+    /// The budget inside the global limits.
+    pub fn budget(&self) -> Budget {
+        Budget {
+            max_exposure_usdc: self.max_exposure_usdc,
+            max_daily_loss_usdc: self.max_daily_loss_usdc,
+            max_open_orders: self.max_open_orders,
+        }
+    }
 }
 
 impl HostConfig {
@@ -207,13 +208,7 @@ impl HostConfig {
 
     /// Every problem at once.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let mut problems = Vec::new();
-        if self.risk.max_order_usdc.is_negative() || self.risk.max_order_usdc.to_micros() == 0 {
-            problems.push(format!(
-                "risk.max_order_usdc must be above 0 (got {})",
-                self.risk.max_order_usdc
-            ));
-        }
+        let mut problems = self.risk.problems();
         let s = &self.sandbox;
         if s.fuel_per_callback == 0 {
             problems.push("sandbox.fuel_per_callback must be above 0".to_owned());
@@ -271,9 +266,7 @@ impl HostConfig {
 
     /// The risk limits for the gate.
     pub fn limits(&self) -> Limits {
-        Limits {
-            max_order_usdc: self.risk.max_order_usdc,
-        }
+        self.risk.clone()
     }
 }
 
@@ -290,7 +283,14 @@ fn apply_set(table: &mut toml::Table, known: &toml::Table, set: &str) -> Result<
     // `strategies.NAME.*` is open-ended; everything else must exist in the defaults.
     let open = path.first() == Some(&"strategies")
         && path.len() == 3
-        && ["markets", "config"].contains(&path[2]);
+        && [
+            "markets",
+            "config",
+            "max_exposure_usdc",
+            "max_daily_loss_usdc",
+            "max_open_orders",
+        ]
+        .contains(&path[2]);
     let optional = matches!(key, "sandbox.cache_dir");
     if !open && !optional && !key_exists(known, &path) {
         return Err(ConfigError::UnknownKey(key.to_owned()));

@@ -1,29 +1,17 @@
-//! The gate: runs every check against an intent.
+//! The gate: the rate limit, then every check, against an intent.
 
-use serde::Deserialize;
+use std::collections::BTreeMap;
 
 use super::checks;
-use super::{Approved, Check, Rejection};
+use super::exposure::Exposure;
+use super::ledger::Ledger;
+use super::limits::{Budget, Limits};
+use super::rate_limit::TokenBucket;
+use super::{Approved, Check, RejectReason, Rejection};
 use crate::book::OrderBook;
+use crate::ids::StrategyId;
 use crate::kill_switch::KillSwitch;
-use crate::money::{Size, Usdc};
 use crate::order::Intent;
-
-/// The limits the gate enforces (the `[risk]` config section).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Limits {
-    /// Largest notional of one order, USDC (audit: $15).
-    pub max_order_usdc: Usdc,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_order_usdc: Usdc::from_micros(15_000_000),
-        }
-    }
-}
 
 /// Everything a check may look at.
 #[derive(Debug)]
@@ -32,18 +20,26 @@ pub struct GateContext<'a> {
     pub intent: &'a Intent,
     /// The token's book.
     pub book: &'a OrderBook,
-    /// The limits in force.
+    /// The global limits.
     pub limits: &'a Limits,
+    /// The strategy's budget.
+    pub budget: &'a Budget,
     /// The kill switch.
     pub kill_switch: &'a KillSwitch,
-    /// Shares of this token the strategy holds and has not already offered for sale.
-    pub sellable: Size,
+    /// The day's ledger.
+    pub ledger: &'a Ledger,
+    /// What the intent adds to open risk.
+    pub exposure: &'a Exposure,
 }
 
-/// Runs the checks in order; the first refusal wins.
+/// The risk manager's front door: owns the limits, budgets, ledger, kill switch and rate
+/// buckets, and is the only maker of [`Approved`] intents.
 pub struct Gate {
     limits: Limits,
     kill_switch: KillSwitch,
+    ledger: Ledger,
+    budgets: BTreeMap<StrategyId, Budget>,
+    buckets: BTreeMap<StrategyId, TokenBucket>,
     checks: Vec<Box<dyn Check>>,
 }
 
@@ -51,23 +47,50 @@ impl std::fmt::Debug for Gate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gate")
             .field("limits", &self.limits)
-            .field(
-                "checks",
-                &self.checks.iter().map(|c| c.name()).collect::<Vec<_>>(),
-            )
+            .field("checks", &self.checks.iter().map(|c| c.name()).collect::<Vec<_>>())
             .finish()
     }
 }
 
+static NO_BUDGET: Budget = Budget {
+    max_exposure_usdc: None,
+    max_daily_loss_usdc: None,
+    max_open_orders: None,
+};
+
 impl Gate {
-    /// A gate with every check of the spine: kill switch, well-formed intent, price range,
-    /// tick, minimum size, per-trade limit, tradable book, post-only crossing, held shares.
+    /// A gate with every check, the limits' time zone, and a fresh ledger.
+    /// `limits` must be valid ([`Limits::problems`] empty).
     pub fn new(limits: Limits, kill_switch: KillSwitch) -> Self {
+        let ledger = Ledger::new(
+            limits.tz_offset_minutes().unwrap_or(0),
+            limits.max_consecutive_losses,
+            limits.capital_usdc,
+        );
+        Self::with_ledger(limits, kill_switch, ledger)
+    }
+
+    /// A gate continuing from a stored ledger.
+    pub fn with_ledger(limits: Limits, kill_switch: KillSwitch, mut ledger: Ledger) -> Self {
+        ledger.reconfigure(limits.tz_offset_minutes().unwrap_or(0), limits.max_consecutive_losses);
         Gate {
             limits,
             kill_switch,
+            ledger,
+            budgets: BTreeMap::new(),
+            buckets: BTreeMap::new(),
             checks: checks::standard(),
         }
+    }
+
+    /// Give a strategy its budget.
+    pub fn set_budget(&mut self, strategy: StrategyId, budget: Budget) {
+        self.budgets.insert(strategy, budget);
+    }
+
+    /// A strategy's budget.
+    pub fn budget(&self, strategy: StrategyId) -> &Budget {
+        self.budgets.get(&strategy).unwrap_or(&NO_BUDGET)
     }
 
     /// The limits in force.
@@ -80,19 +103,43 @@ impl Gate {
         &self.kill_switch
     }
 
-    /// Check an intent against its book. `sellable` is what the strategy could sell now.
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The ledger, to record fills, closes, the bankroll and day rolls.
+    pub fn ledger_mut(&mut self) -> &mut Ledger {
+        &mut self.ledger
+    }
+
+    /// Check an intent at kernel time `now_ms`.
     pub fn evaluate(
-        &self,
+        &mut self,
         intent: Intent,
         book: &OrderBook,
-        sellable: Size,
+        exposure: &Exposure,
+        now_ms: u64,
     ) -> Result<Approved, Rejection> {
+        let (rate, burst) = (self.limits.intents_per_sec, self.limits.intent_burst);
+        let bucket = self
+            .buckets
+            .entry(intent.strategy)
+            .or_insert_with(|| TokenBucket::full(burst, now_ms));
+        if !bucket.try_take(now_ms, rate, burst) {
+            return Err(Rejection::new(
+                RejectReason::RateLimit,
+                format!("rate limit: more than {rate} intents/s (burst {burst}) from this strategy"),
+            ));
+        }
         let ctx = GateContext {
             intent: &intent,
             book,
             limits: &self.limits,
+            budget: self.budgets.get(&intent.strategy).unwrap_or(&NO_BUDGET),
             kill_switch: &self.kill_switch,
-            sellable,
+            ledger: &self.ledger,
+            exposure,
         };
         for check in &self.checks {
             check.check(&ctx)?;
@@ -104,9 +151,9 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{StrategyId, TokenId};
+    use crate::ids::TokenId;
+    use crate::money::{Size, Usdc};
     use crate::order::{Side, TimeInForce};
-    use crate::risk::RejectReason;
     use crate::test_util::{lvl, p, q};
 
     fn book() -> OrderBook {
@@ -127,67 +174,127 @@ mod tests {
         }
     }
 
-    fn verdict(gate: &Gate, i: Intent) -> Result<(), RejectReason> {
-        gate.evaluate(i, &book(), Size::ZERO)
-            .map(|_| ())
-            .map_err(|r| r.reason)
+    fn usdc(s: &str) -> Usdc {
+        Usdc::parse(s).unwrap()
+    }
+
+    /// Room everywhere: only the intent itself and the book can refuse.
+    fn roomy() -> Exposure {
+        Exposure {
+            sellable: Size::ZERO,
+            available: Ok(usdc("1000")),
+            spend: Usdc::ZERO,
+            open_positions: 0,
+            opens_position: true,
+            committed_loss: Usdc::ZERO,
+            strategy_committed_loss: Usdc::ZERO,
+            intent_loss: Usdc::ZERO,
+            strategy_exposure: Usdc::ZERO,
+            strategy_open_orders: 0,
+        }
+    }
+
+    fn verdict_with(gate: &mut Gate, i: Intent, e: &Exposure) -> Result<(), RejectReason> {
+        gate.evaluate(i, &book(), e, 0).map(|_| ()).map_err(|r| r.reason)
+    }
+
+    fn verdict(gate: &mut Gate, i: Intent) -> Result<(), RejectReason> {
+        verdict_with(gate, i, &roomy())
     }
 
     fn gate() -> Gate {
-        Gate::new(
-            Limits::default(),
-            KillSwitch::new("/nonexistent/polybox/kill"),
-        )
+        Gate::new(Limits::default(), KillSwitch::new("/nonexistent/polybox/kill"))
     }
 
     #[test]
-    fn each_check_refuses_with_its_reason() {
-        let g = gate();
-        assert_eq!(verdict(&g, intent("0.42", "10")), Ok(()));
-        assert_eq!(
-            verdict(&g, intent("0.42", "0")),
-            Err(RejectReason::InvalidIntent)
-        );
-        assert_eq!(
-            verdict(&g, intent("1", "10")),
-            Err(RejectReason::PriceOutOfRange)
-        );
-        assert_eq!(
-            verdict(&g, intent("0", "10")),
-            Err(RejectReason::PriceOutOfRange)
-        );
-        assert_eq!(
-            verdict(&g, intent("0.425", "10")),
-            Err(RejectReason::OffTick)
-        );
-        assert_eq!(
-            verdict(&g, intent("0.42", "4.99")),
-            Err(RejectReason::BelowMinSize)
-        );
+    fn each_intent_check_refuses_with_its_reason() {
+        let g = &mut gate();
+        assert_eq!(verdict(g, intent("0.42", "10")), Ok(()));
+        assert_eq!(verdict(g, intent("0.42", "0")), Err(RejectReason::InvalidIntent));
+        assert_eq!(verdict(g, intent("1", "10")), Err(RejectReason::PriceBounds));
+        assert_eq!(verdict(g, intent("0", "10")), Err(RejectReason::PriceBounds));
+        assert_eq!(verdict(g, intent("0.425", "10")), Err(RejectReason::Tick));
+        assert_eq!(verdict(g, intent("0.42", "4.99")), Err(RejectReason::MinSize));
         // $15 limit: 35 × 0.42 = 14.70 passes, 36 × 0.42 = 15.12 does not
-        assert_eq!(verdict(&g, intent("0.42", "35")), Ok(()));
-        assert_eq!(
-            verdict(&g, intent("0.42", "36")),
-            Err(RejectReason::PerTradeLimit)
-        );
+        assert_eq!(verdict(g, intent("0.42", "35")), Ok(()));
+        assert_eq!(verdict(g, intent("0.42", "36")), Err(RejectReason::PerTradeLimit));
         let mut post = intent("0.45", "10");
         post.post_only = true;
-        assert_eq!(verdict(&g, post), Err(RejectReason::WouldCross));
+        assert_eq!(verdict(g, post), Err(RejectReason::WouldCross));
         let mut sell = intent("0.50", "10");
         sell.side = Side::Sell;
-        assert_eq!(verdict(&g, sell), Err(RejectReason::InsufficientBalance));
+        assert_eq!(verdict(g, sell), Err(RejectReason::InsufficientBalance));
+        // price band: best ask 0.45, 10 ticks = 0.55 still fine, 0.56 is a fat finger
+        assert_eq!(verdict(g, intent("0.55", "10")), Ok(()));
+        assert_eq!(verdict(g, intent("0.56", "10")), Err(RejectReason::PriceBand));
+        let mut low = intent("0.29", "10");
+        low.side = Side::Sell;
+        let e = Exposure { sellable: q("10"), ..roomy() };
+        assert_eq!(verdict_with(g, low, &e), Err(RejectReason::PriceBand));
+    }
+
+    #[test]
+    fn exposure_checks_refuse_with_their_reasons() {
+        let g = &mut gate();
+        let buy = || intent("0.42", "10");
+        let e = Exposure { available: Ok(usdc("4")), spend: usdc("4.3"), ..roomy() };
+        assert_eq!(verdict_with(g, buy(), &e), Err(RejectReason::InsufficientBalance));
+        let e = Exposure { available: Err("rpc down".to_owned()), ..roomy() };
+        assert_eq!(verdict_with(g, buy(), &e), Err(RejectReason::BalanceUnavailable));
+        let e = Exposure { open_positions: 5, ..roomy() };
+        assert_eq!(verdict_with(g, buy(), &e), Err(RejectReason::MaxPositions));
+        let e = Exposure { open_positions: 5, opens_position: false, ..roomy() };
+        assert_eq!(verdict_with(g, buy(), &e), Ok(()), "adding to a held token opens nothing");
+        let e = Exposure { committed_loss: usdc("29.99"), intent_loss: usdc("0.02"), ..roomy() };
+        assert_eq!(verdict_with(g, buy(), &e), Err(RejectReason::DailyLossLimit));
+        g.set_budget(StrategyId(0), Budget { max_open_orders: Some(3), ..Budget::default() });
+        let e = Exposure { strategy_open_orders: 3, ..roomy() };
+        assert_eq!(verdict_with(g, buy(), &e), Err(RejectReason::StrategyBudget));
+        g.set_budget(StrategyId(0), Budget { max_exposure_usdc: Some(usdc("10")), ..Budget::default() });
+        let e = Exposure { strategy_exposure: usdc("6"), ..roomy() };
+        assert_eq!(verdict_with(g, buy(), &e), Err(RejectReason::StrategyBudget), "6 + 4.2 > 10");
+        g.set_budget(StrategyId(0), Budget { max_daily_loss_usdc: Some(usdc("1")), ..Budget::default() });
+        let e = Exposure { strategy_committed_loss: usdc("0.99"), intent_loss: usdc("0.02"), ..roomy() };
+        assert_eq!(verdict_with(g, buy(), &e), Err(RejectReason::StrategyBudget));
+    }
+
+    #[test]
+    fn the_day_s_realised_loss_stops_buys_and_the_breaker_stops_everything() {
+        let g = &mut gate();
+        g.ledger_mut().roll(0);
+        g.ledger_mut().on_realized(StrategyId(0), usdc("-30"));
+        assert_eq!(verdict(g, intent("0.42", "10")), Err(RejectReason::DailyLossLimit));
+        let mut sell = intent("0.42", "10");
+        sell.side = Side::Sell;
+        let e = Exposure { sellable: q("10"), ..roomy() };
+        assert_eq!(verdict_with(g, sell.clone(), &e), Ok(()), "a SELL at no loss still reduces risk");
+        for _ in 0..5 {
+            g.ledger_mut().on_close(usdc("-1"), 0);
+        }
+        assert_eq!(verdict_with(g, sell, &e), Err(RejectReason::Breaker));
+        g.ledger_mut().on_bankroll(usdc("1"), usdc("30"), 0);
+        assert_eq!(verdict(g, intent("0.42", "10")), Err(RejectReason::MinBankroll));
+    }
+
+    #[test]
+    fn the_rate_limit_is_a_token_bucket_on_kernel_time() {
+        let g = &mut gate();
+        let mut ok = 0;
+        for _ in 0..100 {
+            if g.evaluate(intent("0.42", "10"), &book(), &roomy(), 1_000).is_ok() {
+                ok += 1;
+            }
+        }
+        assert_eq!(ok, 40);
+        let r = g.evaluate(intent("0.42", "10"), &book(), &roomy(), 1_000).unwrap_err();
+        assert_eq!(r.reason, RejectReason::RateLimit);
+        assert!(g.evaluate(intent("0.42", "10"), &book(), &roomy(), 1_050).is_ok());
     }
 
     #[test]
     fn the_per_trade_message_names_the_limit_and_the_value() {
-        let r = gate()
-            .evaluate(intent("0.42", "36"), &book(), Size::ZERO)
-            .unwrap_err();
-        assert!(
-            r.message.contains("15.12") && r.message.contains("15 USDC"),
-            "{}",
-            r.message
-        );
+        let r = gate().evaluate(intent("0.42", "36"), &book(), &roomy(), 0).unwrap_err();
+        assert!(r.message.contains("per-trade limit: 15.12 USDC > 15 USDC"), "{}", r.message);
     }
 
     #[test]
@@ -195,15 +302,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("polybox-gate-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let ks = KillSwitch::new(dir.join("kill"));
-        let g = Gate::new(Limits::default(), ks.clone());
-        assert_eq!(verdict(&g, intent("0.42", "10")), Ok(()));
+        let g = &mut Gate::new(Limits::default(), ks.clone());
+        assert_eq!(verdict(g, intent("0.42", "10")), Ok(()));
         ks.engage("test").unwrap();
-        assert_eq!(
-            verdict(&g, intent("0.42", "10")),
-            Err(RejectReason::KillSwitch)
-        );
+        assert_eq!(verdict(g, intent("0.42", "10")), Err(RejectReason::KillSwitch));
         ks.release().unwrap();
-        assert_eq!(verdict(&g, intent("0.42", "10")), Ok(()));
+        assert_eq!(verdict(g, intent("0.42", "10")), Ok(()));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

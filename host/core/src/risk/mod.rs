@@ -2,16 +2,25 @@
 //!
 //! Only this module can make an [`Approved`] intent, and venues take nothing else, so an
 //! unchecked order cannot be written. Each limit is one [`Check`] in its own file under
-//! `checks/`; the gate runs them in order and returns the first refusal.
+//! `checks/`; the gate runs the rate limit, then the checks in order, and returns the
+//! first refusal. The [`Ledger`] keeps the day's P&L, the losing streak and the breaker.
 
 pub mod checks;
+mod exposure;
 mod gate;
+pub mod ledger;
+mod limits;
+mod rate_limit;
 
 use std::fmt;
 
 use serde::Serialize;
 
-pub use gate::{Gate, GateContext, Limits};
+pub use exposure::Exposure;
+pub use gate::{Gate, GateContext};
+pub use ledger::Ledger;
+pub use limits::{Budget, Limits};
+pub use rate_limit::TokenBucket;
 
 use crate::order::Intent;
 
@@ -20,11 +29,11 @@ use crate::order::Intent;
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     /// Price not strictly inside (0, 1).
-    PriceOutOfRange,
+    PriceBounds,
     /// Price not on the market's tick.
-    OffTick,
+    Tick,
     /// Size below the market's minimum.
-    BelowMinSize,
+    MinSize,
     /// Notional above the per-trade limit.
     PerTradeLimit,
     /// Kill switch engaged.
@@ -36,7 +45,7 @@ pub enum RejectReason {
     /// Book crossed, stale or unsynchronised.
     BookNotTradable,
     /// Too many intents too fast.
-    RateLimited,
+    RateLimit,
     /// Balance (or held shares, for a SELL) does not cover the order.
     InsufficientBalance,
     /// Balance could not be read.
@@ -46,9 +55,9 @@ pub enum RejectReason {
     /// Too many positions.
     MaxPositions,
     /// Consecutive-loss breaker tripped.
-    LossStreakBreaker,
+    Breaker,
     /// Bankroll below floor.
-    BankrollFloor,
+    MinBankroll,
     /// Price too far through the book.
     PriceBand,
     /// Per-strategy budget exceeded.
@@ -67,21 +76,21 @@ impl RejectReason {
     /// The snake_case code used in summaries, logs and metrics.
     pub fn code(self) -> &'static str {
         match self {
-            RejectReason::PriceOutOfRange => "price_out_of_range",
-            RejectReason::OffTick => "off_tick",
-            RejectReason::BelowMinSize => "below_min_size",
+            RejectReason::PriceBounds => "price_bounds",
+            RejectReason::Tick => "tick",
+            RejectReason::MinSize => "min_size",
             RejectReason::PerTradeLimit => "per_trade_limit",
             RejectReason::KillSwitch => "kill_switch",
             RejectReason::MarketNotGranted => "market_not_granted",
             RejectReason::UnknownMarket => "unknown_market",
             RejectReason::BookNotTradable => "book_not_tradable",
-            RejectReason::RateLimited => "rate_limited",
+            RejectReason::RateLimit => "rate_limit",
             RejectReason::InsufficientBalance => "insufficient_balance",
             RejectReason::BalanceUnavailable => "balance_unavailable",
             RejectReason::DailyLossLimit => "daily_loss_limit",
             RejectReason::MaxPositions => "max_positions",
-            RejectReason::LossStreakBreaker => "loss_streak_breaker",
-            RejectReason::BankrollFloor => "bankroll_floor",
+            RejectReason::Breaker => "breaker",
+            RejectReason::MinBankroll => "min_bankroll",
             RejectReason::PriceBand => "price_band",
             RejectReason::StrategyBudget => "strategy_budget",
             RejectReason::WouldCross => "would_cross",

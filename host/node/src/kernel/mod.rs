@@ -94,6 +94,8 @@ struct Slot {
 /// The event loop's state.
 pub struct Kernel {
     world: Option<Box<World>>,
+    /// The kill switch's `--cancel-all` was carried out for the current engagement.
+    killed_all: bool,
     sandbox: Sandbox,
     slots: Vec<Slot>,
     subscribers: BTreeMap<TokenId, Vec<usize>>,
@@ -121,6 +123,7 @@ impl Kernel {
                 desk,
                 timers: Timers::default(),
             })),
+            killed_all: false,
             sandbox,
             slots: Vec::new(),
             subscribers: BTreeMap::new(),
@@ -229,10 +232,16 @@ impl Kernel {
         Ok(id)
     }
 
+    /// Give a loaded strategy its budget.
+    pub fn set_budget(&mut self, id: StrategyId, budget: polybox_core::risk::Budget) {
+        self.world_mut().desk.gate_mut().set_budget(id, budget);
+    }
+
     /// Process one market message received at `ts` (kernel time, ms).
     pub fn on_message(&mut self, ts: u64, msg: &MarketMessage) {
         self.advance_to(ts);
         self.events += 1;
+        self.check_kill_switch();
         let events = self.world_mut().desk.apply(msg);
         self.settle();
         for e in &events {
@@ -244,6 +253,21 @@ impl Kernel {
                 self.dispatch(idx, &wit_event);
                 self.settle();
             }
+        }
+    }
+
+    /// Carry out `polybox kill --cancel-all` once per engagement of the kill switch.
+    fn check_kill_switch(&mut self) {
+        let ks = self.desk().gate().kill_switch().clone();
+        if !ks.is_engaged() {
+            self.killed_all = false;
+            return;
+        }
+        if !self.killed_all && ks.wants_cancel_all() {
+            self.killed_all = true;
+            let n = self.world_mut().desk.cancel_everything();
+            tracing::warn!(orders = n, "kill switch engaged with --cancel-all: every open order cancelled");
+            self.settle();
         }
     }
 

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use polybox_core::money::Usdc;
+use polybox_core::risk::ledger::{DayRecord, Trip};
 use serde::Serialize;
 
 use super::{Kernel, Status};
@@ -61,6 +62,25 @@ pub struct Summary {
     pub unrealized_pnl: Usdc,
     /// Per strategy, in load order.
     pub strategies: Vec<StrategySummary>,
+    /// The risk ledger at the end.
+    pub risk: RiskSummary,
+}
+
+/// The risk ledger, for the summary.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RiskSummary {
+    /// Each trading day seen: realised P&L, fills, closes.
+    pub days: Vec<DayRecord>,
+    /// Consecutive losing closes at the end.
+    pub consecutive_losses: u32,
+    /// The breaker, when tripped.
+    pub breaker: Option<Trip>,
+    /// The bankroll halt, when engaged.
+    pub halt: Option<Trip>,
+    /// Bankroll at the end (cash plus marked positions).
+    pub bankroll: Usdc,
+    /// Highest bankroll seen.
+    pub peak_bankroll: Usdc,
 }
 
 impl Summary {
@@ -100,7 +120,17 @@ impl Summary {
                 *rejected.entry(*r).or_default() += n;
             }
         }
+        let ledger = desk.gate().ledger();
+        let risk = RiskSummary {
+            days: ledger.days().to_vec(),
+            consecutive_losses: ledger.consecutive_losses(),
+            breaker: ledger.breaker().cloned(),
+            halt: ledger.halt().cloned(),
+            bankroll: ledger.bankroll(),
+            peak_bankroll: ledger.peak_bankroll(),
+        };
         Summary {
+            risk,
             events: k.events,
             intents: strategies.iter().map(|s| s.intents).sum(),
             accepted: strategies.iter().map(|s| s.accepted).sum(),

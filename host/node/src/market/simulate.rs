@@ -24,7 +24,7 @@ pub struct SimParams {
     pub start_ms: u64,
 }
 
-/// 2026-11-25T23:55:00Z: a default start that puts 00:00 UTC inside a short session.
+/// 2026-12-01T23:55:00Z: a default start that puts 00:00 UTC inside a short session.
 pub const DEFAULT_START_MS: u64 = 1_796_169_300_000;
 
 const ONE: u32 = 1_000_000;

@@ -106,7 +106,7 @@ impl host::Host for HostCtx {
                 return Err(wasmtime::Error::msg("intent flood"));
             }
             let r = Rejection::new(
-                RejectReason::RateLimited,
+                RejectReason::RateLimit,
                 format!(
                     "more than {} intents in one callback (sandbox.max_intents_per_callback)",
                     self.max_intents

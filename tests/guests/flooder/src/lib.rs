@@ -1,5 +1,5 @@
 //! Hostile guest: submits thousands of intents from one callback, ignoring refusals. The
-//! host refuses the excess as `rate-limited`, then stops and quarantines it.
+//! host refuses the excess as `rate-limit`, then stops and quarantines it.
 
 use polybox_sdk::{
     BookUpdate, Host, Intent, MarketInfo, Side, Strategy, TimeInForce, export_strategy,

@@ -12,7 +12,7 @@ impl Check for MinSize {
         let (s, min) = (ctx.intent.size, ctx.book.min_size());
         if s < min {
             return Err(Rejection::new(
-                RejectReason::BelowMinSize,
+                RejectReason::MinSize,
                 format!("size {s} is below the market's minimum of {min} shares"),
             ));
         }

@@ -15,7 +15,7 @@ impl Check for PerTradeLimit {
             return Err(Rejection::new(
                 RejectReason::PerTradeLimit,
                 format!(
-                    "order of {} shares at {} is {notional} USDC, above the per-trade limit of {limit} USDC (risk.max_order_usdc)",
+                    "per-trade limit: {notional} USDC > {limit} USDC ({} shares at {}; risk.max_order_usdc)",
                     ctx.intent.size, ctx.intent.price
                 ),
             ));

@@ -12,7 +12,7 @@ impl Check for OnTick {
         let (p, tick) = (ctx.intent.price, ctx.book.tick());
         if !p.is_on_tick(tick) {
             return Err(Rejection::new(
-                RejectReason::OffTick,
+                RejectReason::Tick,
                 format!("price {p} is not a multiple of the market's tick {tick}"),
             ));
         }

@@ -3,17 +3,17 @@ use crate::risk::{Check, GateContext, RejectReason, Rejection};
 
 /// Price strictly inside (0, 1).
 #[derive(Debug)]
-pub struct PriceRange;
+pub struct PriceBounds;
 
-impl Check for PriceRange {
+impl Check for PriceBounds {
     fn name(&self) -> &'static str {
-        "price_range"
+        "price_bounds"
     }
     fn check(&self, ctx: &GateContext<'_>) -> Result<(), Rejection> {
         let p = ctx.intent.price;
         if p == Price::ZERO || p >= Price::ONE {
             return Err(Rejection::new(
-                RejectReason::PriceOutOfRange,
+                RejectReason::PriceBounds,
                 format!("price {p} is not strictly between 0 and 1"),
             ));
         }
