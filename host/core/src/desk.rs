@@ -18,9 +18,9 @@ use crate::ids::{OrderId, StrategyId, TokenId};
 use crate::market_message::MarketMessage;
 use crate::money::{Price, Size, Usdc};
 use crate::order::{Intent, OrderUpdate, Side};
-use crate::risk::Exposure;
 use crate::paper::{PaperOrder, PaperVenue};
 use crate::portfolio::{Pnl, Portfolio, Position};
+use crate::risk::Exposure;
 use crate::risk::{Gate, RejectReason, Rejection};
 
 /// Static facts about one outcome token.
@@ -236,13 +236,27 @@ impl Desk {
         self.update_bankroll();
     }
 
+    /// Collateral held (before open orders), or why it is unknown.
+    pub fn cash(&self) -> Result<Usdc, String> {
+        self.wallet.balance()
+    }
+
+    /// Every position with shares, all strategies.
+    pub fn all_positions(&self) -> impl Iterator<Item = (StrategyId, &TokenId, &Position)> + '_ {
+        self.portfolio.all()
+    }
+
     /// Cash plus positions at their marks (at cost where unmarked).
     pub fn bankroll(&self) -> Usdc {
         let cash = self.wallet.balance().unwrap_or(Usdc::ZERO);
         let held: Usdc = self
             .portfolio
             .all()
-            .map(|(_, t, p)| self.portfolio.mark_of(t).map_or(p.cost, |m| Usdc::notional(m, p.size)))
+            .map(|(_, t, p)| {
+                self.portfolio
+                    .mark_of(t)
+                    .map_or(p.cost, |m| Usdc::notional(m, p.size))
+            })
             .sum();
         cash + held
     }
@@ -415,18 +429,31 @@ impl Desk {
 
     fn check(&mut self, intent: Intent) -> Result<crate::risk::Approved, Rejection> {
         if intent.token.as_str().is_empty() {
-            return Err(Rejection::new(RejectReason::InvalidIntent, "token id is empty"));
+            return Err(Rejection::new(
+                RejectReason::InvalidIntent,
+                "token id is empty",
+            ));
         }
         if !self.books.contains_key(&intent.token) {
             return Err(Rejection::new(
                 RejectReason::UnknownMarket,
-                format!("token {} is not a market of this session", intent.token.short()),
+                format!(
+                    "token {} is not a market of this session",
+                    intent.token.short()
+                ),
             ));
         }
-        if !self.grants.get(&intent.strategy).is_some_and(|g| g.contains(&intent.token)) {
+        if !self
+            .grants
+            .get(&intent.strategy)
+            .is_some_and(|g| g.contains(&intent.token))
+        {
             return Err(Rejection::new(
                 RejectReason::MarketNotGranted,
-                format!("token {} is not granted to this strategy", intent.token.short()),
+                format!(
+                    "token {} is not granted to this strategy",
+                    intent.token.short()
+                ),
             ));
         }
         let exposure = self.exposure(&intent);
@@ -442,7 +469,12 @@ impl Desk {
 
     /// The highest average cost a strategy's position in `token` can reach while its open
     /// BUYs (and `extra_buy`) fill: the bound for the loss of its SELLs.
-    fn avg_bound(&self, strategy: StrategyId, token: &TokenId, extra_buy: Option<Price>) -> Decimal {
+    fn avg_bound(
+        &self,
+        strategy: StrategyId,
+        token: &TokenId,
+        extra_buy: Option<Price>,
+    ) -> Decimal {
         let pos = self.portfolio.position(strategy, token);
         let avg = if pos.size.is_zero() {
             Decimal::ZERO
@@ -460,7 +492,14 @@ impl Desk {
 
     /// Worst loss of an order: its worst taker fee, plus, for a SELL, selling below the
     /// highest average cost it can meet.
-    fn worst_loss(&self, token: &TokenId, side: Side, price: Price, size: Size, bound: Decimal) -> Usdc {
+    fn worst_loss(
+        &self,
+        token: &TokenId,
+        side: Side,
+        price: Price,
+        size: Size,
+        bound: Decimal,
+    ) -> Usdc {
         let fee = self.fees_of(token).max_taker_fee(side, price, size);
         let below_cost = match side {
             Side::Buy => Decimal::ZERO,
@@ -477,7 +516,9 @@ impl Desk {
         let sellable = held.saturating_sub(self.venue.offered(s, &intent.token));
         let fees = self.fees_of(&intent.token);
         let spend = match intent.side {
-            Side::Buy => intent.notional() + fees.max_taker_fee(Side::Buy, intent.price, intent.size),
+            Side::Buy => {
+                intent.notional() + fees.max_taker_fee(Side::Buy, intent.price, intent.size)
+            }
             Side::Sell => Usdc::ZERO,
         };
         let mut reserved = Usdc::ZERO;
@@ -489,10 +530,17 @@ impl Desk {
         for o in self.venue.all_orders() {
             let remaining = o.remaining();
             if o.side == Side::Buy {
-                reserved += Usdc::notional(o.price, remaining) + self.fees_of(&o.token).max_taker_fee(Side::Buy, o.price, remaining);
+                reserved += Usdc::notional(o.price, remaining)
+                    + self
+                        .fees_of(&o.token)
+                        .max_taker_fee(Side::Buy, o.price, remaining);
                 tokens.insert(&o.token);
             }
-            let with_extra = if o.strategy == s && o.token == intent.token { extra } else { None };
+            let with_extra = if o.strategy == s && o.token == intent.token {
+                extra
+            } else {
+                None
+            };
             let bound = self.avg_bound(o.strategy, &o.token, with_extra);
             let worst = self.worst_loss(&o.token, o.side, o.price, remaining, bound);
             committed += worst;
@@ -514,7 +562,13 @@ impl Desk {
             opens_position: intent.side == Side::Buy && !tokens.contains(&intent.token),
             committed_loss: committed,
             strategy_committed_loss: strategy_committed,
-            intent_loss: self.worst_loss(&intent.token, intent.side, intent.price, intent.size, bound),
+            intent_loss: self.worst_loss(
+                &intent.token,
+                intent.side,
+                intent.price,
+                intent.size,
+                bound,
+            ),
             strategy_exposure,
             strategy_open_orders,
         }
@@ -583,7 +637,8 @@ impl Desk {
     /// Cancel every open order of every strategy (the kill switch's `--cancel-all`);
     /// returns how many.
     pub fn cancel_everything(&mut self) -> u32 {
-        let strategies: BTreeSet<StrategyId> = self.venue.all_orders().map(|o| o.strategy).collect();
+        let strategies: BTreeSet<StrategyId> =
+            self.venue.all_orders().map(|o| o.strategy).collect();
         strategies
             .into_iter()
             .map(|s| self.cancel_all(s, None, Some(RejectReason::KillSwitch)))

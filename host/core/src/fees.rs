@@ -88,12 +88,27 @@ mod max_fee_tests {
 
     #[test]
     fn the_worst_fill_price_is_used() {
-        let f = FeeSchedule { rate_bps: 400, exponent: 1 };
+        let f = FeeSchedule {
+            rate_bps: 400,
+            exponent: 1,
+        };
         let q = Size::parse("100").unwrap();
         let at = |s: &str| Price::parse(s).unwrap();
-        assert_eq!(f.max_taker_fee(Side::Buy, at("0.9"), q), f.taker_fee(at("0.5"), q));
-        assert_eq!(f.max_taker_fee(Side::Buy, at("0.2"), q), f.taker_fee(at("0.2"), q));
-        assert_eq!(f.max_taker_fee(Side::Sell, at("0.2"), q), f.taker_fee(at("0.5"), q));
-        assert_eq!(f.max_taker_fee(Side::Sell, at("0.9"), q), f.taker_fee(at("0.9"), q));
+        assert_eq!(
+            f.max_taker_fee(Side::Buy, at("0.9"), q),
+            f.taker_fee(at("0.5"), q)
+        );
+        assert_eq!(
+            f.max_taker_fee(Side::Buy, at("0.2"), q),
+            f.taker_fee(at("0.2"), q)
+        );
+        assert_eq!(
+            f.max_taker_fee(Side::Sell, at("0.2"), q),
+            f.taker_fee(at("0.5"), q)
+        );
+        assert_eq!(
+            f.max_taker_fee(Side::Sell, at("0.9"), q),
+            f.taker_fee(at("0.9"), q)
+        );
     }
 }

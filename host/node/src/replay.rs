@@ -228,6 +228,26 @@ pub fn render(report: &ReplayReport) -> String {
         "P&L: realized {} USDC, unrealized {} USDC",
         s.realized_pnl, s.unrealized_pnl
     );
+    let r = &s.risk;
+    let days = r
+        .days
+        .iter()
+        .map(|d| format!("{} {} USDC ({} fills)", d.date, d.realized_pnl, d.fills))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = writeln!(
+        out,
+        "risk: days {days}; bankroll {} (peak {}); losing streak {}; breaker {}; halt {}",
+        r.bankroll,
+        r.peak_bankroll,
+        r.consecutive_losses,
+        r.breaker
+            .as_ref()
+            .map_or("ok".to_owned(), |t| format!("TRIPPED ({})", t.reason)),
+        r.halt
+            .as_ref()
+            .map_or("no".to_owned(), |t| t.reason.clone()),
+    );
     for st in &s.strategies {
         let _ = writeln!(
             out,

@@ -47,7 +47,10 @@ impl std::fmt::Debug for Gate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Gate")
             .field("limits", &self.limits)
-            .field("checks", &self.checks.iter().map(|c| c.name()).collect::<Vec<_>>())
+            .field(
+                "checks",
+                &self.checks.iter().map(|c| c.name()).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -72,7 +75,10 @@ impl Gate {
 
     /// A gate continuing from a stored ledger.
     pub fn with_ledger(limits: Limits, kill_switch: KillSwitch, mut ledger: Ledger) -> Self {
-        ledger.reconfigure(limits.tz_offset_minutes().unwrap_or(0), limits.max_consecutive_losses);
+        ledger.reconfigure(
+            limits.tz_offset_minutes().unwrap_or(0),
+            limits.max_consecutive_losses,
+        );
         Gate {
             limits,
             kill_switch,
@@ -129,7 +135,9 @@ impl Gate {
         if !bucket.try_take(now_ms, rate, burst) {
             return Err(Rejection::new(
                 RejectReason::RateLimit,
-                format!("rate limit: more than {rate} intents/s (burst {burst}) from this strategy"),
+                format!(
+                    "rate limit: more than {rate} intents/s (burst {burst}) from this strategy"
+                ),
             ));
         }
         let ctx = GateContext {
@@ -195,7 +203,9 @@ mod tests {
     }
 
     fn verdict_with(gate: &mut Gate, i: Intent, e: &Exposure) -> Result<(), RejectReason> {
-        gate.evaluate(i, &book(), e, 0).map(|_| ()).map_err(|r| r.reason)
+        gate.evaluate(i, &book(), e, 0)
+            .map(|_| ())
+            .map_err(|r| r.reason)
     }
 
     fn verdict(gate: &mut Gate, i: Intent) -> Result<(), RejectReason> {
@@ -203,21 +213,39 @@ mod tests {
     }
 
     fn gate() -> Gate {
-        Gate::new(Limits::default(), KillSwitch::new("/nonexistent/polybox/kill"))
+        Gate::new(
+            Limits::default(),
+            KillSwitch::new("/nonexistent/polybox/kill"),
+        )
     }
 
     #[test]
     fn each_intent_check_refuses_with_its_reason() {
         let g = &mut gate();
         assert_eq!(verdict(g, intent("0.42", "10")), Ok(()));
-        assert_eq!(verdict(g, intent("0.42", "0")), Err(RejectReason::InvalidIntent));
-        assert_eq!(verdict(g, intent("1", "10")), Err(RejectReason::PriceBounds));
-        assert_eq!(verdict(g, intent("0", "10")), Err(RejectReason::PriceBounds));
+        assert_eq!(
+            verdict(g, intent("0.42", "0")),
+            Err(RejectReason::InvalidIntent)
+        );
+        assert_eq!(
+            verdict(g, intent("1", "10")),
+            Err(RejectReason::PriceBounds)
+        );
+        assert_eq!(
+            verdict(g, intent("0", "10")),
+            Err(RejectReason::PriceBounds)
+        );
         assert_eq!(verdict(g, intent("0.425", "10")), Err(RejectReason::Tick));
-        assert_eq!(verdict(g, intent("0.42", "4.99")), Err(RejectReason::MinSize));
+        assert_eq!(
+            verdict(g, intent("0.42", "4.99")),
+            Err(RejectReason::MinSize)
+        );
         // $15 limit: 35 × 0.42 = 14.70 passes, 36 × 0.42 = 15.12 does not
         assert_eq!(verdict(g, intent("0.42", "35")), Ok(()));
-        assert_eq!(verdict(g, intent("0.42", "36")), Err(RejectReason::PerTradeLimit));
+        assert_eq!(
+            verdict(g, intent("0.42", "36")),
+            Err(RejectReason::PerTradeLimit)
+        );
         let mut post = intent("0.45", "10");
         post.post_only = true;
         assert_eq!(verdict(g, post), Err(RejectReason::WouldCross));
@@ -226,10 +254,16 @@ mod tests {
         assert_eq!(verdict(g, sell), Err(RejectReason::InsufficientBalance));
         // price band: best ask 0.45, 10 ticks = 0.55 still fine, 0.56 is a fat finger
         assert_eq!(verdict(g, intent("0.55", "10")), Ok(()));
-        assert_eq!(verdict(g, intent("0.56", "10")), Err(RejectReason::PriceBand));
+        assert_eq!(
+            verdict(g, intent("0.56", "10")),
+            Err(RejectReason::PriceBand)
+        );
         let mut low = intent("0.29", "10");
         low.side = Side::Sell;
-        let e = Exposure { sellable: q("10"), ..roomy() };
+        let e = Exposure {
+            sellable: q("10"),
+            ..roomy()
+        };
         assert_eq!(verdict_with(g, low, &e), Err(RejectReason::PriceBand));
     }
 
@@ -237,25 +271,94 @@ mod tests {
     fn exposure_checks_refuse_with_their_reasons() {
         let g = &mut gate();
         let buy = || intent("0.42", "10");
-        let e = Exposure { available: Ok(usdc("4")), spend: usdc("4.3"), ..roomy() };
-        assert_eq!(verdict_with(g, buy(), &e), Err(RejectReason::InsufficientBalance));
-        let e = Exposure { available: Err("rpc down".to_owned()), ..roomy() };
-        assert_eq!(verdict_with(g, buy(), &e), Err(RejectReason::BalanceUnavailable));
-        let e = Exposure { open_positions: 5, ..roomy() };
+        let e = Exposure {
+            available: Ok(usdc("4")),
+            spend: usdc("4.3"),
+            ..roomy()
+        };
+        assert_eq!(
+            verdict_with(g, buy(), &e),
+            Err(RejectReason::InsufficientBalance)
+        );
+        let e = Exposure {
+            available: Err("rpc down".to_owned()),
+            ..roomy()
+        };
+        assert_eq!(
+            verdict_with(g, buy(), &e),
+            Err(RejectReason::BalanceUnavailable)
+        );
+        let e = Exposure {
+            open_positions: 5,
+            ..roomy()
+        };
         assert_eq!(verdict_with(g, buy(), &e), Err(RejectReason::MaxPositions));
-        let e = Exposure { open_positions: 5, opens_position: false, ..roomy() };
-        assert_eq!(verdict_with(g, buy(), &e), Ok(()), "adding to a held token opens nothing");
-        let e = Exposure { committed_loss: usdc("29.99"), intent_loss: usdc("0.02"), ..roomy() };
-        assert_eq!(verdict_with(g, buy(), &e), Err(RejectReason::DailyLossLimit));
-        g.set_budget(StrategyId(0), Budget { max_open_orders: Some(3), ..Budget::default() });
-        let e = Exposure { strategy_open_orders: 3, ..roomy() };
-        assert_eq!(verdict_with(g, buy(), &e), Err(RejectReason::StrategyBudget));
-        g.set_budget(StrategyId(0), Budget { max_exposure_usdc: Some(usdc("10")), ..Budget::default() });
-        let e = Exposure { strategy_exposure: usdc("6"), ..roomy() };
-        assert_eq!(verdict_with(g, buy(), &e), Err(RejectReason::StrategyBudget), "6 + 4.2 > 10");
-        g.set_budget(StrategyId(0), Budget { max_daily_loss_usdc: Some(usdc("1")), ..Budget::default() });
-        let e = Exposure { strategy_committed_loss: usdc("0.99"), intent_loss: usdc("0.02"), ..roomy() };
-        assert_eq!(verdict_with(g, buy(), &e), Err(RejectReason::StrategyBudget));
+        let e = Exposure {
+            open_positions: 5,
+            opens_position: false,
+            ..roomy()
+        };
+        assert_eq!(
+            verdict_with(g, buy(), &e),
+            Ok(()),
+            "adding to a held token opens nothing"
+        );
+        let e = Exposure {
+            committed_loss: usdc("29.99"),
+            intent_loss: usdc("0.02"),
+            ..roomy()
+        };
+        assert_eq!(
+            verdict_with(g, buy(), &e),
+            Err(RejectReason::DailyLossLimit)
+        );
+        g.set_budget(
+            StrategyId(0),
+            Budget {
+                max_open_orders: Some(3),
+                ..Budget::default()
+            },
+        );
+        let e = Exposure {
+            strategy_open_orders: 3,
+            ..roomy()
+        };
+        assert_eq!(
+            verdict_with(g, buy(), &e),
+            Err(RejectReason::StrategyBudget)
+        );
+        g.set_budget(
+            StrategyId(0),
+            Budget {
+                max_exposure_usdc: Some(usdc("10")),
+                ..Budget::default()
+            },
+        );
+        let e = Exposure {
+            strategy_exposure: usdc("6"),
+            ..roomy()
+        };
+        assert_eq!(
+            verdict_with(g, buy(), &e),
+            Err(RejectReason::StrategyBudget),
+            "6 + 4.2 > 10"
+        );
+        g.set_budget(
+            StrategyId(0),
+            Budget {
+                max_daily_loss_usdc: Some(usdc("1")),
+                ..Budget::default()
+            },
+        );
+        let e = Exposure {
+            strategy_committed_loss: usdc("0.99"),
+            intent_loss: usdc("0.02"),
+            ..roomy()
+        };
+        assert_eq!(
+            verdict_with(g, buy(), &e),
+            Err(RejectReason::StrategyBudget)
+        );
     }
 
     #[test]
@@ -263,17 +366,30 @@ mod tests {
         let g = &mut gate();
         g.ledger_mut().roll(0);
         g.ledger_mut().on_realized(StrategyId(0), usdc("-30"));
-        assert_eq!(verdict(g, intent("0.42", "10")), Err(RejectReason::DailyLossLimit));
+        assert_eq!(
+            verdict(g, intent("0.42", "10")),
+            Err(RejectReason::DailyLossLimit)
+        );
         let mut sell = intent("0.42", "10");
         sell.side = Side::Sell;
-        let e = Exposure { sellable: q("10"), ..roomy() };
-        assert_eq!(verdict_with(g, sell.clone(), &e), Ok(()), "a SELL at no loss still reduces risk");
+        let e = Exposure {
+            sellable: q("10"),
+            ..roomy()
+        };
+        assert_eq!(
+            verdict_with(g, sell.clone(), &e),
+            Ok(()),
+            "a SELL at no loss still reduces risk"
+        );
         for _ in 0..5 {
             g.ledger_mut().on_close(usdc("-1"), 0);
         }
         assert_eq!(verdict_with(g, sell, &e), Err(RejectReason::Breaker));
         g.ledger_mut().on_bankroll(usdc("1"), usdc("30"), 0);
-        assert_eq!(verdict(g, intent("0.42", "10")), Err(RejectReason::MinBankroll));
+        assert_eq!(
+            verdict(g, intent("0.42", "10")),
+            Err(RejectReason::MinBankroll)
+        );
     }
 
     #[test]
@@ -281,20 +397,33 @@ mod tests {
         let g = &mut gate();
         let mut ok = 0;
         for _ in 0..100 {
-            if g.evaluate(intent("0.42", "10"), &book(), &roomy(), 1_000).is_ok() {
+            if g.evaluate(intent("0.42", "10"), &book(), &roomy(), 1_000)
+                .is_ok()
+            {
                 ok += 1;
             }
         }
         assert_eq!(ok, 40);
-        let r = g.evaluate(intent("0.42", "10"), &book(), &roomy(), 1_000).unwrap_err();
+        let r = g
+            .evaluate(intent("0.42", "10"), &book(), &roomy(), 1_000)
+            .unwrap_err();
         assert_eq!(r.reason, RejectReason::RateLimit);
-        assert!(g.evaluate(intent("0.42", "10"), &book(), &roomy(), 1_050).is_ok());
+        assert!(
+            g.evaluate(intent("0.42", "10"), &book(), &roomy(), 1_050)
+                .is_ok()
+        );
     }
 
     #[test]
     fn the_per_trade_message_names_the_limit_and_the_value() {
-        let r = gate().evaluate(intent("0.42", "36"), &book(), &roomy(), 0).unwrap_err();
-        assert!(r.message.contains("per-trade limit: 15.12 USDC > 15 USDC"), "{}", r.message);
+        let r = gate()
+            .evaluate(intent("0.42", "36"), &book(), &roomy(), 0)
+            .unwrap_err();
+        assert!(
+            r.message.contains("per-trade limit: 15.12 USDC > 15 USDC"),
+            "{}",
+            r.message
+        );
     }
 
     #[test]
@@ -305,7 +434,10 @@ mod tests {
         let g = &mut Gate::new(Limits::default(), ks.clone());
         assert_eq!(verdict(g, intent("0.42", "10")), Ok(()));
         ks.engage("test").unwrap();
-        assert_eq!(verdict(g, intent("0.42", "10")), Err(RejectReason::KillSwitch));
+        assert_eq!(
+            verdict(g, intent("0.42", "10")),
+            Err(RejectReason::KillSwitch)
+        );
         ks.release().unwrap();
         assert_eq!(verdict(g, intent("0.42", "10")), Ok(()));
         std::fs::remove_dir_all(&dir).unwrap();

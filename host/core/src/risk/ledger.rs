@@ -196,7 +196,10 @@ impl Ledger {
 
     /// Realised P&L of the day of one strategy.
     pub fn strategy_today(&self, strategy: StrategyId) -> Usdc {
-        self.strategy_today.get(&strategy.0).copied().unwrap_or_default()
+        self.strategy_today
+            .get(&strategy.0)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Consecutive losing closes.
@@ -263,8 +266,14 @@ mod tests {
         l.on_realized(StrategyId(0), usdc("2"));
         let days = l.days();
         assert_eq!(days.len(), 2);
-        assert_eq!((days[0].date.as_str(), days[0].realized_pnl), ("2026-11-25", usdc("-29")));
-        assert_eq!((days[1].date.as_str(), days[1].realized_pnl), ("2026-11-26", usdc("2")));
+        assert_eq!(
+            (days[0].date.as_str(), days[0].realized_pnl),
+            ("2026-11-25", usdc("-29"))
+        );
+        assert_eq!(
+            (days[1].date.as_str(), days[1].realized_pnl),
+            ("2026-11-26", usdc("2"))
+        );
         // time going backwards does not reopen a day
         assert!(!l.roll(MIDNIGHT - 5));
     }
@@ -282,7 +291,10 @@ mod tests {
         assert!(l.on_close(usdc("-1"), 2));
         assert!(l.breaker().is_some());
         l.roll(MIDNIGHT + DAY_MS as u64);
-        assert!(l.breaker().is_some(), "only the operator resets the breaker");
+        assert!(
+            l.breaker().is_some(),
+            "only the operator resets the breaker"
+        );
         l.reset_breaker();
         assert_eq!(l.consecutive_losses(), 0);
     }

@@ -86,7 +86,10 @@ impl Limits {
             p.push("risk.max_consecutive_losses must be at least 1".to_owned());
         }
         if self.min_bankroll_pct < Decimal::ZERO || self.min_bankroll_pct >= Decimal::from(100) {
-            p.push(format!("risk.min_bankroll_pct must be in [0, 100) (got {})", self.min_bankroll_pct));
+            p.push(format!(
+                "risk.min_bankroll_pct must be in [0, 100) (got {})",
+                self.min_bankroll_pct
+            ));
         }
         if self.intents_per_sec == 0 || self.intent_burst == 0 {
             p.push("risk.intents_per_sec and risk.intent_burst must be at least 1".to_owned());

@@ -22,7 +22,8 @@ impl TokenBucket {
         let elapsed = now_ms.saturating_sub(self.last_ms);
         self.last_ms = self.last_ms.max(now_ms);
         // per_sec tokens per 1000 ms = per_sec milli-tokens per ms.
-        self.milli = (self.milli + elapsed.saturating_mul(u64::from(per_sec))).min(u64::from(burst) * 1_000);
+        self.milli =
+            (self.milli + elapsed.saturating_mul(u64::from(per_sec))).min(u64::from(burst) * 1_000);
         if self.milli >= 1_000 {
             self.milli -= 1_000;
             true
@@ -42,6 +43,10 @@ mod tests {
         assert_eq!((0..100).filter(|_| b.try_take(0, 20, 40)).count(), 40);
         assert!(!b.try_take(49, 20, 40));
         assert!(b.try_take(50, 20, 40)); // 50 ms at 20/s = 1 token
-        assert_eq!((0..100).filter(|_| b.try_take(10_000, 20, 40)).count(), 40, "capped at burst");
+        assert_eq!(
+            (0..100).filter(|_| b.try_take(10_000, 20, 40)).count(),
+            40,
+            "capped at burst"
+        );
     }
 }

@@ -266,7 +266,10 @@ impl Kernel {
         if !self.killed_all && ks.wants_cancel_all() {
             self.killed_all = true;
             let n = self.world_mut().desk.cancel_everything();
-            tracing::warn!(orders = n, "kill switch engaged with --cancel-all: every open order cancelled");
+            tracing::warn!(
+                orders = n,
+                "kill switch engaged with --cancel-all: every open order cancelled"
+            );
             self.settle();
         }
     }

@@ -17,7 +17,9 @@ impl Check for DailyLoss {
         if ctx.intent.side == Side::Buy && realized_loss >= limit {
             return Err(Rejection::new(
                 RejectReason::DailyLossLimit,
-                format!("daily loss limit: {realized_loss} USDC lost today, limit {limit} USDC; BUYs resume at the next day"),
+                format!(
+                    "daily loss limit: {realized_loss} USDC lost today, limit {limit} USDC; BUYs resume at the next day"
+                ),
             ));
         }
         let worst = ctx.exposure.committed_loss + ctx.exposure.intent_loss;

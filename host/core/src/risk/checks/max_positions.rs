@@ -14,7 +14,9 @@ impl Check for MaxPositions {
         if ctx.exposure.opens_position && open >= max {
             return Err(Rejection::new(
                 RejectReason::MaxPositions,
-                format!("max positions: {open} held or being bought, limit {max} (risk.max_positions)"),
+                format!(
+                    "max positions: {open} held or being bought, limit {max} (risk.max_positions)"
+                ),
             ));
         }
         Ok(())

@@ -13,7 +13,10 @@ impl Check for MinBankroll {
             None => Ok(()),
             Some(trip) => Err(Rejection::new(
                 RejectReason::MinBankroll,
-                format!("trading halted: {}; no new orders until `polybox resume`", trip.reason),
+                format!(
+                    "trading halted: {}; no new orders until `polybox resume`",
+                    trip.reason
+                ),
             )),
         }
     }

@@ -13,14 +13,24 @@ impl Check for PriceBand {
     }
     fn check(&self, ctx: &GateContext<'_>) -> Result<(), Rejection> {
         let i = ctx.intent;
-        let band = ctx.book.tick().micros().saturating_mul(ctx.limits.price_band_ticks);
+        let band = ctx
+            .book
+            .tick()
+            .micros()
+            .saturating_mul(ctx.limits.price_band_ticks);
         let (beyond, reference) = match i.side {
             Side::Buy => match ctx.book.best_ask() {
-                Some(a) => (i.price.micros() > a.price.micros().saturating_add(band), a.price),
+                Some(a) => (
+                    i.price.micros() > a.price.micros().saturating_add(band),
+                    a.price,
+                ),
                 None => return Ok(()),
             },
             Side::Sell => match ctx.book.best_bid() {
-                Some(b) => (i.price.micros() < b.price.micros().saturating_sub(band), b.price),
+                Some(b) => (
+                    i.price.micros() < b.price.micros().saturating_sub(band),
+                    b.price,
+                ),
                 None => return Ok(()),
             },
         };

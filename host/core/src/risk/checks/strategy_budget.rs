@@ -12,10 +12,18 @@ impl Check for StrategyBudget {
     }
     fn check(&self, ctx: &GateContext<'_>) -> Result<(), Rejection> {
         let (b, e) = (ctx.budget, ctx.exposure);
-        let refuse = |what: String| Err(Rejection::new(RejectReason::StrategyBudget, format!("strategy budget: {what}")));
+        let refuse = |what: String| {
+            Err(Rejection::new(
+                RejectReason::StrategyBudget,
+                format!("strategy budget: {what}"),
+            ))
+        };
         if let Some(max) = b.max_open_orders {
             if e.strategy_open_orders >= max {
-                return refuse(format!("{} open orders, limit {max}", e.strategy_open_orders));
+                return refuse(format!(
+                    "{} open orders, limit {max}",
+                    e.strategy_open_orders
+                ));
             }
         }
         if let (Some(max), Side::Buy) = (b.max_exposure_usdc, ctx.intent.side) {
@@ -27,7 +35,9 @@ impl Check for StrategyBudget {
         if let Some(max) = b.max_daily_loss_usdc {
             let worst = e.strategy_committed_loss + e.intent_loss;
             if e.intent_loss > Usdc::ZERO && worst > max {
-                return refuse(format!("worst-case loss today would be {worst} USDC > {max} USDC"));
+                return refuse(format!(
+                    "worst-case loss today would be {worst} USDC > {max} USDC"
+                ));
             }
         }
         Ok(())
