@@ -6,4 +6,5 @@
 mod cli;
 mod fixtures;
 mod replay;
+mod risk;
 mod sandbox;

@@ -176,6 +176,7 @@ fn live_mode_also_cuts_a_callback_at_its_wall_clock_deadline() {
         &[component("tests/guests/looper")],
         &o,
         Deadline::WallClock(20),
+        None,
     )
     .unwrap();
     for r in recording.records.iter().take(200) {

@@ -113,6 +113,8 @@ pub struct Counters {
     pub fills: u64,
     /// Cancels requested by the strategy.
     pub cancels: u64,
+    /// The largest notional any one of its orders filled, USDC.
+    pub largest_order_filled: Usdc,
 }
 
 /// Books, gate, venue and portfolio under one owner.
@@ -129,6 +131,8 @@ pub struct Desk {
     wallet: Box<dyn BalanceSource>,
     /// Realised P&L of SELL orders still open, for the close they make when they end.
     closing: BTreeMap<OrderId, Usdc>,
+    /// Notional filled so far by orders still open.
+    filled_notional: BTreeMap<OrderId, Usdc>,
     now: u64,
     default_tick: Price,
     default_min_size: Size,
@@ -142,6 +146,7 @@ impl Desk {
         Desk {
             wallet,
             closing: BTreeMap::new(),
+            filled_notional: BTreeMap::new(),
             books: BTreeMap::new(),
             meta: BTreeMap::new(),
             grants: BTreeMap::new(),
@@ -221,12 +226,17 @@ impl Desk {
                 let realized = self.portfolio.apply_fill(f);
                 self.wallet.on_fill(f);
                 self.gate.ledger_mut().on_realized(u.strategy, realized);
-                self.counters.entry(u.strategy).or_default().fills += 1;
+                let filled = self.filled_notional.entry(u.id).or_default();
+                *filled += Usdc::notional(f.price, f.size);
+                let c = self.counters.entry(u.strategy).or_default();
+                c.fills += 1;
+                c.largest_order_filled = c.largest_order_filled.max(*filled);
                 if u.side == Side::Sell {
                     *self.closing.entry(u.id).or_default() += realized;
                 }
             }
             if !u.status.is_open() {
+                self.filled_notional.remove(&u.id);
                 if let Some(pnl) = self.closing.remove(&u.id) {
                     self.gate.ledger_mut().on_close(pnl, u.ts);
                 }

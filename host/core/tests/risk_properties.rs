@@ -2,6 +2,9 @@
 //! through the desk (books, gate, paper venue, portfolio, ledger: the kernel's whole
 //! domain). After every step no limit is exceeded, whatever was accepted before.
 
+// Test helpers unwrap: a panic is a failing test with its message.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 
 use polybox_core::book::Level;

@@ -30,6 +30,49 @@ pub enum Command {
     Build(BuildArgs),
     /// Write a simulated session in the exchange's market-channel format.
     Simulate(SimulateArgs),
+    /// Engage the kill switch: every new order is refused at once; cancels still go through.
+    Kill(KillArgs),
+    /// Release the kill switch (and lift a bankroll-floor halt).
+    Resume(ResumeArgs),
+    /// Inspect or reset the risk state.
+    #[command(subcommand)]
+    Risk(RiskCommand),
+}
+
+/// `polybox kill`.
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Also cancel every open order.
+    #[arg(long)]
+    pub cancel_all: bool,
+    /// Why (recorded in the journal).
+    #[arg(long, default_value = "operator kill")]
+    pub reason: String,
+}
+
+/// `polybox resume`.
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    /// Why (recorded in the journal).
+    #[arg(long, default_value = "operator resume")]
+    pub reason: String,
+}
+
+/// `polybox risk ...`.
+#[derive(Debug, Subcommand)]
+pub enum RiskCommand {
+    /// Reset the consecutive-loss breaker; who, when and why go to the journal.
+    ResetBreaker {
+        /// Why the breaker may be reset (required).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Show the stored risk ledger and the journal.
+    Show {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `polybox replay`.
@@ -50,6 +93,9 @@ pub struct ReplayArgs {
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// State directory: continue from its risk ledger and keep it current.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
 }
 
 /// `polybox run`.

@@ -52,6 +52,8 @@ pub struct HostConfig {
     pub paper: PaperConfig,
     /// Kill switch.
     pub kill_switch: KillSwitchConfig,
+    /// Where state is kept.
+    pub store: StoreConfig,
     /// Per-strategy grants and configs, by strategy name (the `.wasm` file stem).
     pub strategies: BTreeMap<String, StrategyConfig>,
 }
@@ -135,6 +137,22 @@ impl Default for KillSwitchConfig {
     fn default() -> Self {
         KillSwitchConfig {
             path: PathBuf::from(".kill_switch"),
+        }
+    }
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// State directory holding `polybox.db` (risk ledger, journal).
+    pub dir: PathBuf,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            dir: PathBuf::from(".polybox"),
         }
     }
 }

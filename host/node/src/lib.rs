@@ -23,4 +23,5 @@ pub mod kernel;
 pub mod market;
 pub mod replay;
 pub mod sandbox;
+pub mod store;
 pub mod strategy_build;

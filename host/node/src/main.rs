@@ -12,7 +12,10 @@ use polybox::market::simulate::{self, SimParams};
 use polybox::replay::{self, ReplayError, ReplayOptions};
 use polybox::strategy_build::{self, BuildError, BuildOptions};
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, RiskCommand};
+use polybox::store::{JournalEntry, Store, StoreError};
+use polybox_core::clock::{Clock, WallClock};
+use polybox_core::kill_switch::KillSwitch;
 
 /// A failure and its exit code.
 struct Failure {
@@ -60,6 +63,27 @@ impl From<BuildError> for Failure {
     }
 }
 
+fn store_failure(e: StoreError) -> Failure {
+    match e {
+        StoreError::Sql { .. } => Failure::runtime(e),
+        _ => Failure::input(e),
+    }
+}
+
+/// Record an operator action: who (the user), when (wall clock), why.
+fn journal(config: &HostConfig, action: &str, reason: &str) -> Result<(), Failure> {
+    let store = Store::open(&config.store.dir).map_err(store_failure)?;
+    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+    store
+        .journal(&JournalEntry {
+            ts_ms: WallClock.now_ms(),
+            who,
+            action: action.to_owned(),
+            reason: reason.to_owned(),
+        })
+        .map_err(store_failure)
+}
+
 fn config_path(cli: &Cli) -> Option<PathBuf> {
     cli.config
         .clone()
@@ -80,6 +104,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 strategies: a.strategies.clone(),
                 strategy_configs: a.strategy_configs.clone(),
                 speed: a.speed,
+                state: a.state.clone(),
             };
             let report = replay::replay(&config, &opts)?;
             let text = if a.json {
@@ -114,6 +139,90 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 },
             )?;
             println!("{}", out.display());
+            Ok(())
+        }
+        Command::Kill(a) => {
+            let config = config()?;
+            let ks = KillSwitch::new(&config.kill_switch.path);
+            let done = if a.cancel_all {
+                ks.engage_cancel_all(&a.reason)
+            } else {
+                ks.engage(&a.reason)
+            };
+            done.map_err(|e| {
+                Failure::runtime(format!("cannot write {}: {e}", ks.path().display()))
+            })?;
+            let action = if a.cancel_all {
+                "kill --cancel-all"
+            } else {
+                "kill"
+            };
+            journal(&config, action, &a.reason)?;
+            println!(
+                "kill switch engaged ({}): new orders are refused{}",
+                ks.path().display(),
+                if a.cancel_all {
+                    "; open orders are being cancelled"
+                } else {
+                    ""
+                }
+            );
+            Ok(())
+        }
+        Command::Resume(a) => {
+            let config = config()?;
+            let ks = KillSwitch::new(&config.kill_switch.path);
+            ks.release().map_err(|e| {
+                Failure::runtime(format!("cannot remove {}: {e}", ks.path().display()))
+            })?;
+            let store = Store::open(&config.store.dir).map_err(store_failure)?;
+            if let Some(mut ledger) = store.load_ledger().map_err(store_failure)?
+                && ledger.halt().is_some()
+            {
+                ledger.clear_halt();
+                store
+                    .save_ledger(&ledger, WallClock.now_ms())
+                    .map_err(store_failure)?;
+            }
+            journal(&config, "resume", &a.reason)?;
+            println!("kill switch released: trading may resume");
+            Ok(())
+        }
+        Command::Risk(RiskCommand::ResetBreaker { reason }) => {
+            let config = config()?;
+            let store = Store::open(&config.store.dir).map_err(store_failure)?;
+            let Some(mut ledger) = store.load_ledger().map_err(store_failure)? else {
+                return Err(Failure::input(format!(
+                    "no risk ledger in {}: nothing to reset",
+                    config.store.dir.display()
+                )));
+            };
+            let was = ledger.breaker().map(|t| t.reason.clone());
+            ledger.reset_breaker();
+            store
+                .save_ledger(&ledger, WallClock.now_ms())
+                .map_err(store_failure)?;
+            journal(&config, "reset-breaker", reason)?;
+            match was {
+                Some(r) => println!("breaker reset (was tripped: {r})"),
+                None => println!("breaker was not tripped; losing streak cleared"),
+            }
+            Ok(())
+        }
+        Command::Risk(RiskCommand::Show { json }) => {
+            let config = config()?;
+            let store = Store::open(&config.store.dir).map_err(store_failure)?;
+            let ledger = store.load_ledger().map_err(store_failure)?;
+            let journal = store.journal_entries().map_err(store_failure)?;
+            let v = serde_json::json!({ "ledger": ledger, "journal": journal });
+            if *json {
+                println!("{v}");
+            } else {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&v).map_err(Failure::runtime)?
+                );
+            }
             Ok(())
         }
         Command::Simulate(a) => {

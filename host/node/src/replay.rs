@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 use polybox_core::clock::{Clock, ReplayClock};
 use polybox_core::desk::Desk;
 use polybox_core::kill_switch::KillSwitch;
-use polybox_core::risk::Gate;
+use polybox_core::risk::{Gate, Ledger};
 use serde::Serialize;
 
 use crate::config::HostConfig;
 use crate::kernel::{Kernel, KernelError, Summary};
 use crate::market::recording::{Recording, RecordingError};
 use crate::sandbox::{Deadline, LoadError, Sandbox};
+use crate::store::{Store, StoreError};
 
 /// Why a replay could not run.
 #[derive(Debug, thiserror::Error)]
@@ -41,12 +42,18 @@ pub enum ReplayError {
     /// The sandbox could not start.
     #[error("cannot start the sandbox: {0}")]
     Sandbox(String),
+    /// The state store is unusable.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 impl ReplayError {
     /// Whether the operator's input is at fault (exit code 2) rather than the host.
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, ReplayError::Sandbox(_))
+        !matches!(
+            self,
+            ReplayError::Sandbox(_) | ReplayError::Store(StoreError::Sql { .. })
+        )
     }
 }
 
@@ -61,6 +68,9 @@ pub struct ReplayOptions {
     pub strategy_configs: Vec<String>,
     /// Pace events at this multiple of recorded speed (`None`: as fast as possible).
     pub speed: Option<f64>,
+    /// State directory: continue from its risk ledger and keep it up to date (`None`:
+    /// the replay starts from a fresh ledger and persists nothing).
+    pub state: Option<PathBuf>,
 }
 
 /// The outcome of a replay.
@@ -115,6 +125,7 @@ pub fn kernel_for(
     strategies: &[PathBuf],
     opts: &ReplayOptions,
     deadline: Deadline,
+    ledger: Option<Ledger>,
 ) -> Result<Kernel, ReplayError> {
     if strategies.is_empty() {
         return Err(ReplayError::Usage(
@@ -123,7 +134,11 @@ pub fn kernel_for(
     }
     let sandbox = Sandbox::new(&config.sandbox, deadline)
         .map_err(|e| ReplayError::Sandbox(format!("{e:#}")))?;
-    let gate = Gate::new(config.limits(), KillSwitch::new(&config.kill_switch.path));
+    let kill_switch = KillSwitch::new(&config.kill_switch.path);
+    let gate = match ledger {
+        Some(l) => Gate::with_ledger(config.limits(), kill_switch, l),
+        None => Gate::new(config.limits(), kill_switch),
+    };
     let mut desk = Desk::new(gate, config.default_tick(), config.default_min_size());
     for m in recording.markets(
         config.default_tick(),
@@ -136,11 +151,11 @@ pub fn kernel_for(
     for (i, path) in strategies.iter().enumerate() {
         let loaded = Arc::new(kernel.sandbox().load(path)?);
         let text = strategy_config(config, opts, i, loaded.name())?;
-        let grant = config
-            .strategies
-            .get(loaded.name())
-            .and_then(|s| s.markets.clone());
-        kernel.load(loaded, text, grant)?;
+        let strategy = config.strategies.get(loaded.name());
+        let grant = strategy.and_then(|s| s.markets.clone());
+        let budget = strategy.map(|s| s.budget()).unwrap_or_default();
+        let id = kernel.load(loaded, text, grant)?;
+        kernel.set_budget(id, budget);
     }
     Ok(kernel)
 }
@@ -163,13 +178,21 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
         )));
     }
     let (recording, origin) = recording(opts.data.as_deref())?;
+    let store = opts.state.as_deref().map(Store::open).transpose()?;
+    let ledger = store
+        .as_ref()
+        .map(Store::load_ledger)
+        .transpose()?
+        .flatten();
     let mut kernel = kernel_for(
         config,
         &recording,
         &opts.strategies,
         opts,
         Deadline::FuelOnly,
+        ledger,
     )?;
+    let mut saved = None;
     // Wall time only paces `--speed` and measures elapsed time; the kernel never sees it.
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
@@ -188,6 +211,14 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
         }
         for msg in &record.messages {
             kernel.on_message(clock.now_ms(), msg);
+        }
+        if let Some(store) = &store {
+            // Persist the ledger as soon as it changes, so a crash loses nothing of the day.
+            let ledger = kernel.desk().gate().ledger();
+            if saved != Some(ledger.revision()) {
+                store.save_ledger(ledger, clock.now_ms())?;
+                saved = Some(ledger.revision());
+            }
         }
     }
     let elapsed = started.elapsed();

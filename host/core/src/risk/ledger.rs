@@ -78,6 +78,9 @@ pub struct Ledger {
     bankroll: Usdc,
     peak_bankroll: Usdc,
     days: Vec<DayRecord>,
+    /// Bumped by every change worth persisting (not by bankroll marks alone).
+    #[serde(skip)]
+    revision: u64,
 }
 
 impl Ledger {
@@ -95,6 +98,7 @@ impl Ledger {
             bankroll,
             peak_bankroll: bankroll,
             days: Vec::new(),
+            revision: 0,
         }
     }
 
@@ -114,6 +118,7 @@ impl Ledger {
         if self.day.is_some_and(|d| d > day) {
             return false; // time never goes backwards for the ledger
         }
+        self.revision += 1;
         self.day = Some(day);
         self.realized_today = Usdc::ZERO;
         self.strategy_today.clear();
@@ -130,6 +135,7 @@ impl Ledger {
 
     /// Realised P&L changed by `delta` (a fill: fees on any fill, gains or losses on a SELL).
     pub fn on_realized(&mut self, strategy: StrategyId, delta: Usdc) {
+        self.revision += 1;
         self.realized_today += delta;
         *self.strategy_today.entry(strategy.0).or_default() += delta;
         if let Some(d) = self.today() {
@@ -141,6 +147,7 @@ impl Ledger {
     /// A SELL order completed with this realised P&L: extends or clears the losing streak,
     /// and trips the breaker at the limit. Returns true when this close tripped it.
     pub fn on_close(&mut self, pnl: Usdc, ts: u64) -> bool {
+        self.revision += 1;
         let losing = pnl.is_negative();
         if let Some(d) = self.today() {
             d.closes += 1;
@@ -169,6 +176,7 @@ impl Ledger {
             self.peak_bankroll = bankroll;
         }
         if bankroll < floor && self.halt.is_none() {
+            self.revision += 1;
             self.halt = Some(Trip {
                 ts,
                 reason: format!("bankroll {bankroll} USDC fell below the floor of {floor} USDC"),
@@ -180,13 +188,20 @@ impl Ledger {
 
     /// Reset the breaker (the operator's decision); the streak starts again.
     pub fn reset_breaker(&mut self) {
+        self.revision += 1;
         self.breaker = None;
         self.consecutive_losses = 0;
     }
 
     /// Lift a bankroll halt (the operator's decision).
     pub fn clear_halt(&mut self) {
+        self.revision += 1;
         self.halt = None;
+    }
+
+    /// Changes worth persisting so far (not persisted itself).
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     /// Realised P&L of the day, all strategies.

@@ -31,6 +31,8 @@ pub struct StrategySummary {
     pub fills: u64,
     /// Fees paid, USDC.
     pub fees: Usdc,
+    /// The largest notional any one of its orders filled, USDC.
+    pub largest_order_filled: Usdc,
     /// Realised P&L (fees included), USDC.
     pub realized_pnl: Usdc,
     /// Unrealised P&L at the last marks, USDC.
@@ -107,6 +109,7 @@ impl Summary {
                     rejected: c.rejected,
                     fills: c.fills,
                     fees: pnl.fees,
+                    largest_order_filled: c.largest_order_filled,
                     realized_pnl: pnl.realized,
                     unrealized_pnl: pnl.unrealized,
                     faults: s.faults.clone(),

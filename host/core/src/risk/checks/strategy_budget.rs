@@ -18,13 +18,13 @@ impl Check for StrategyBudget {
                 format!("strategy budget: {what}"),
             ))
         };
-        if let Some(max) = b.max_open_orders {
-            if e.strategy_open_orders >= max {
-                return refuse(format!(
-                    "{} open orders, limit {max}",
-                    e.strategy_open_orders
-                ));
-            }
+        if let Some(max) = b.max_open_orders
+            && e.strategy_open_orders >= max
+        {
+            return refuse(format!(
+                "{} open orders, limit {max}",
+                e.strategy_open_orders
+            ));
         }
         if let (Some(max), Side::Buy) = (b.max_exposure_usdc, ctx.intent.side) {
             let after = e.strategy_exposure + ctx.intent.notional();
