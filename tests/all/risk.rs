@@ -282,3 +282,76 @@ fn kill_resume_and_breaker_reset_are_journaled() {
     assert!(last["ts_ms"].as_u64().unwrap() > 1_700_000_000_000);
     assert!(!last["who"].as_str().unwrap().is_empty());
 }
+
+#[test]
+fn the_bankroll_floor_halts_trading() {
+    // A floor just under the capital: the first losing round trip goes through it.
+    let v = replay_with(&[LOSER], &["risk.min_bankroll_pct=99.99"], None);
+    assert!(
+        v["risk"]["halt"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("below the floor"),
+        "{}",
+        v["risk"]
+    );
+    let s = &v["strategies"][0];
+    assert!(s["rejected"]["min_bankroll"].as_u64().unwrap() > 0, "{s}");
+    assert!(
+        s["fills"].as_u64().unwrap() <= 3,
+        "trading stopped at once: {s}"
+    );
+}
+
+#[test]
+fn kill_cancel_all_pulls_every_resting_order_and_cancels_stay_allowed() {
+    use polybox::sandbox::Deadline;
+    use polybox_core::ids::StrategyId;
+    use polybox_core::kill_switch::KillSwitch;
+    let dir = tempfile::tempdir().unwrap();
+    let kill = dir.path().join("kill");
+    let sets = vec![format!("kill_switch.path=\"{}\"", kill.display())];
+    let config = HostConfig::load(None, &sets).unwrap();
+    let recording = polybox::market::recording::Recording::sample().unwrap();
+    let mut kernel = replay::kernel_for(
+        &config,
+        &recording,
+        &[component("strategies/spread-quoter")],
+        &ReplayOptions::default(),
+        Deadline::FuelOnly,
+        None,
+    )
+    .unwrap();
+    let mut records = recording.records.iter();
+    for r in records.by_ref().take(100) {
+        for m in &r.messages {
+            kernel.on_message(r.recv_ts, m);
+        }
+    }
+    let resting = kernel.desk().open_orders(StrategyId(0)).count();
+    assert!(resting > 0, "the quoter has quotes out");
+    let accepted_before = kernel.summary().accepted;
+    KillSwitch::new(&kill).engage_cancel_all("test").unwrap();
+    for r in records.by_ref().take(100) {
+        for m in &r.messages {
+            kernel.on_message(r.recv_ts, m);
+        }
+    }
+    assert_eq!(kernel.desk().open_orders(StrategyId(0)).count(), 0);
+    let s = kernel.summary();
+    assert_eq!(
+        s.accepted, accepted_before,
+        "nothing new accepted while killed"
+    );
+    assert!(s.rejected["kill_switch"] > 0);
+    KillSwitch::new(&kill).release().unwrap();
+    for r in records.take(200) {
+        for m in &r.messages {
+            kernel.on_message(r.recv_ts, m);
+        }
+    }
+    assert!(
+        kernel.summary().accepted > accepted_before,
+        "trading resumes after `resume`"
+    );
+}

@@ -833,6 +833,26 @@ mod tests {
     }
 
     #[test]
+    fn the_kill_switch_blocks_new_orders_but_never_a_cancel() {
+        let dir = std::env::temp_dir().join(format!("polybox-desk-kill-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ks = KillSwitch::new(dir.join("kill"));
+        let mut d = desk();
+        *d.gate_mut() = Gate::new(Limits::default(), ks.clone());
+        let id = d.submit(intent(Side::Buy, "0.30", "10")).unwrap();
+        ks.engage("test").unwrap();
+        assert_eq!(
+            d.submit(intent(Side::Buy, "0.30", "10"))
+                .unwrap_err()
+                .reason,
+            RejectReason::KillSwitch
+        );
+        d.cancel(StrategyId(0), id).unwrap();
+        assert_eq!(d.open_orders(StrategyId(0)).count(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn cancel_all_reports_each_order() {
         let mut d = desk();
         d.submit(intent(Side::Buy, "0.30", "10")).unwrap();

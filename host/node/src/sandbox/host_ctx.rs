@@ -114,11 +114,20 @@ impl host::Host for HostCtx {
             );
             return Ok(Err(convert::rejection(world.desk.refuse(strategy, r))));
         }
-        Ok(world
-            .desk
-            .submit(convert::intent(strategy, intent))
-            .map(|id| id.0)
-            .map_err(convert::rejection))
+        let token = intent.token.clone();
+        Ok(match world.desk.submit(convert::intent(strategy, intent)) {
+            Ok(id) => Ok(id.0),
+            Err(r) => {
+                tracing::info!(
+                    strategy = &*self.name,
+                    token = %token,
+                    reason = r.reason.code(),
+                    "intent refused: {}",
+                    r.message
+                );
+                Err(convert::rejection(r))
+            }
+        })
     }
 
     fn cancel(&mut self, id: u64) -> Result<(), wit::Rejection> {
