@@ -91,6 +91,12 @@ impl Store {
             path: path.clone(),
             message: e.to_string(),
         })?;
+        // Wait for another process's write rather than failing at once.
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(|e| StoreError::Open {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
         let store = Store { conn, path };
         store.init()?;
         Ok(store)
@@ -131,7 +137,7 @@ impl Store {
         }
         self.conn
             .execute_batch(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             )
             .map_err(|e| self.sql(e))?;
         if version == 0 {
