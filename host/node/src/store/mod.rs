@@ -136,9 +136,7 @@ impl Store {
             });
         }
         self.conn
-            .execute_batch(
-                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            )
+            .execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
             .map_err(|e| self.sql(e))?;
         if version == 0 {
             let tables: i64 = self
