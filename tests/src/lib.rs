@@ -1,6 +1,8 @@
 //! Helpers for polybox's integration tests: real components built by the real pipeline
 //! (`polybox build`), hand-made components for contract checks, and the CLI binary.
 
+pub mod fake_market;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

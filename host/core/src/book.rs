@@ -2,8 +2,9 @@
 //!
 //! A book is built from a snapshot and kept current with per-level deltas ("size is the new
 //! aggregate at that price, 0 removes it"), as the Polymarket market channel sends them.
-//! Duplicates are harmless (a delta sets, it does not add) and deltas older than the
-//! snapshot are ignored. A crossed or locked book is kept as the exchange sent it (the real
+//! Duplicates are harmless (a delta sets, it does not add), deltas older than the snapshot
+//! are ignored, and out-of-order deltas resolve per level: the newest timestamp wins, so a
+//! late message never overwrites a level that a later one already set. A crossed or locked book is kept as the exchange sent it (the real
 //! exchange's bursts cross for a moment) but is reported as not tradable.
 
 use std::collections::BTreeMap;
@@ -38,9 +39,13 @@ pub struct OrderBook {
     token: TokenId,
     bids: BTreeMap<Price, Size>,
     asks: BTreeMap<Price, Size>,
+    /// When each level was last set (removed levels included), for out-of-order deltas.
+    bid_ts: BTreeMap<Price, u64>,
+    ask_ts: BTreeMap<Price, u64>,
     tick: Price,
     min_size: Size,
     ts: u64,
+    snapshot_ts: u64,
     synced: bool,
 }
 
@@ -51,9 +56,12 @@ impl OrderBook {
             token,
             bids: BTreeMap::new(),
             asks: BTreeMap::new(),
+            bid_ts: BTreeMap::new(),
+            ask_ts: BTreeMap::new(),
             tick,
             min_size,
             ts: 0,
+            snapshot_ts: 0,
             synced: false,
         }
     }
@@ -87,6 +95,8 @@ impl OrderBook {
     ) {
         self.bids.clear();
         self.asks.clear();
+        self.bid_ts.clear();
+        self.ask_ts.clear();
         for l in bids.into_iter().filter(|l| !l.size.is_zero()) {
             self.bids.insert(l.price, l.size);
         }
@@ -94,25 +104,34 @@ impl OrderBook {
             self.asks.insert(l.price, l.size);
         }
         self.ts = ts;
+        self.snapshot_ts = ts;
         self.synced = true;
     }
 
     /// Set the aggregate size of one level (0 removes it). Returns false when the delta
-    /// was ignored: older than the book, or no snapshot yet.
+    /// was ignored: older than the snapshot or than the level's last change, or no
+    /// snapshot yet.
     pub fn apply_change(&mut self, ts: u64, side: Side, price: Price, size: Size) -> bool {
-        if !self.synced || ts < self.ts {
+        if !self.synced || ts < self.snapshot_ts {
             return false;
         }
-        let levels = match side {
-            Side::Buy => &mut self.bids,
-            Side::Sell => &mut self.asks,
+        let (levels, stamps) = match side {
+            Side::Buy => (&mut self.bids, &mut self.bid_ts),
+            Side::Sell => (&mut self.asks, &mut self.ask_ts),
         };
+        match stamps.get_mut(&price) {
+            Some(last) if *last > ts => return false,
+            Some(last) => *last = ts,
+            None => {
+                stamps.insert(price, ts);
+            }
+        }
         if size.is_zero() {
             levels.remove(&price);
         } else {
             levels.insert(price, size);
         }
-        self.ts = ts;
+        self.ts = self.ts.max(ts);
         true
     }
 
@@ -122,6 +141,8 @@ impl OrderBook {
         self.tick = tick;
         self.bids.clear();
         self.asks.clear();
+        self.bid_ts.clear();
+        self.ask_ts.clear();
         self.synced = false;
     }
 
@@ -234,6 +255,30 @@ mod tests {
         let mut b = book();
         assert!(!b.apply_change(9, Side::Buy, p("0.50"), Size::ZERO));
         assert_eq!(b.best_bid(), Some(lvl("0.50", "200")));
+    }
+
+    #[test]
+    fn out_of_order_deltas_resolve_per_level() {
+        let mut b = book();
+        // ts 13 arrives before ts 12; both touch 0.49, 12 also touches 0.48
+        assert!(b.apply_change(13, Side::Buy, p("0.49"), q("1")));
+        assert!(
+            !b.apply_change(12, Side::Buy, p("0.49"), q("999")),
+            "a late write loses"
+        );
+        assert!(
+            b.apply_change(12, Side::Buy, p("0.48"), q("7")),
+            "a late write to another level lands"
+        );
+        let bids: Vec<_> = b.bids().collect();
+        assert_eq!(
+            bids,
+            vec![lvl("0.50", "200"), lvl("0.49", "1"), lvl("0.48", "7")]
+        );
+        // a removal is remembered too
+        assert!(b.apply_change(20, Side::Sell, p("0.51"), Size::ZERO));
+        assert!(!b.apply_change(15, Side::Sell, p("0.51"), q("3")));
+        assert_eq!(b.best_ask(), Some(lvl("0.52", "250")));
     }
 
     #[test]

@@ -1,0 +1,200 @@
+//! The market-channel WebSocket client: subscribes to tokens, keeps the socket alive with
+//! `PING`, notices a silent stall, and reconnects with capped exponential backoff and
+//! jitter (reset after a healthy period), resubscribing each time. The exchange sends
+//! fresh `book` snapshots after every subscription (`initial_dump`), so books are whole
+//! again before strategies see them.
+//!
+//! It never dies quietly: every connection, drop and stall is an event on its channel,
+//! and it only stops when the receiver is gone.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use polybox_core::clock::{Clock, WallClock};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep, timeout};
+use tokio_tungstenite::tungstenite::Message;
+
+/// How the feed connects and when it gives up on a connection.
+#[derive(Debug, Clone)]
+pub struct FeedConfig {
+    /// WebSocket base URL; the market channel is `{ws_url}/market`.
+    pub ws_url: String,
+    /// Keep-alive `PING` interval.
+    pub ping_every: Duration,
+    /// No message at all for this long while subscribed: reconnect.
+    pub stale_after: Duration,
+    /// First reconnect delay.
+    pub backoff_min: Duration,
+    /// Longest reconnect delay.
+    pub backoff_max: Duration,
+    /// A connection that lived this long resets the backoff.
+    pub healthy_after: Duration,
+    /// Connect (and handshake) timeout.
+    pub connect_timeout: Duration,
+}
+
+impl FeedConfig {
+    /// Defaults for `ws_url`: ping every 10 s, stale after 30 s, backoff 0.5 s → 30 s,
+    /// reset after 60 s healthy, 5 s connect timeout.
+    pub fn new(ws_url: &str) -> Self {
+        FeedConfig {
+            ws_url: ws_url.trim_end_matches('/').to_owned(),
+            ping_every: Duration::from_secs(10),
+            stale_after: Duration::from_secs(30),
+            backoff_min: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+            healthy_after: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What the feed reports, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedEvent {
+    /// Subscribed (again): snapshots follow.
+    Connected {
+        /// Connections made so far, this one included.
+        connection: u32,
+    },
+    /// One frame from the exchange, as received.
+    Frame {
+        /// Receive time, UTC ms.
+        recv_ts: u64,
+        /// The frame's text.
+        text: String,
+    },
+    /// The connection ended (or could not be made); a reconnect follows.
+    Disconnected {
+        /// Why, for people.
+        reason: String,
+        /// Delay before the next attempt.
+        retry_in: Duration,
+    },
+}
+
+/// The subscription message the market channel expects first.
+pub fn subscription(tokens: &[String]) -> String {
+    serde_json::json!({
+        "type": "market",
+        "assets_ids": tokens,
+        "custom_feature_enabled": true,
+        "initial_dump": true,
+    })
+    .to_string()
+}
+
+/// Run the feed until the receiver of `tx` is dropped. Cancel-safe: dropping the future
+/// closes the socket.
+pub async fn run(config: FeedConfig, tokens: Vec<String>, tx: mpsc::Sender<FeedEvent>) {
+    let url = format!("{}/market", config.ws_url);
+    let mut backoff = config.backoff_min;
+    let mut connection = 0u32;
+    loop {
+        let started = Instant::now();
+        let reason = match timeout(
+            config.connect_timeout,
+            tokio_tungstenite::connect_async(&url),
+        )
+        .await
+        {
+            Err(_) => format!(
+                "connect to {url} timed out after {:?}",
+                config.connect_timeout
+            ),
+            Ok(Err(e)) => format!("cannot connect to {url}: {e}"),
+            Ok(Ok((ws, _))) => {
+                connection += 1;
+                session(ws, &config, &tokens, connection, &tx).await
+            }
+        };
+        if tx.is_closed() {
+            return;
+        }
+        if started.elapsed() >= config.healthy_after {
+            backoff = config.backoff_min;
+        }
+        // Jitter in [0.5, 1.5) of the backoff, from the clock's low bits.
+        let jitter = 0.5 + (WallClock.now_ms() % 1_000) as f64 / 1_000.0;
+        let retry_in = backoff.mul_f64(jitter).min(config.backoff_max);
+        tracing::warn!(url = %url, retry_in_ms = retry_in.as_millis() as u64, "market feed down: {reason}");
+        if tx
+            .send(FeedEvent::Disconnected { reason, retry_in })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        sleep(retry_in).await;
+        backoff = (backoff * 2).min(config.backoff_max);
+    }
+}
+
+/// One connection: subscribe, then relay frames until it drops or stalls. Returns why it ended.
+async fn session<S>(
+    mut ws: tokio_tungstenite::WebSocketStream<S>,
+    config: &FeedConfig,
+    tokens: &[String],
+    connection: u32,
+    tx: &mpsc::Sender<FeedEvent>,
+) -> String
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    if let Err(e) = ws.send(Message::text(subscription(tokens))).await {
+        return format!("cannot subscribe: {e}");
+    }
+    if tx.send(FeedEvent::Connected { connection }).await.is_err() {
+        return "feed stopped".to_owned();
+    }
+    let check_every = config
+        .ping_every
+        .min(config.stale_after / 4)
+        .max(Duration::from_millis(10));
+    let mut tick = tokio::time::interval(check_every);
+    let mut last_ping = Instant::now();
+    let mut last_message = Instant::now();
+    loop {
+        tokio::select! {
+            biased;
+            msg = ws.next() => {
+                last_message = Instant::now();
+                match msg {
+                    Some(Ok(Message::Text(text))) => {
+                        if text.as_str() == "PONG" {
+                            continue;
+                        }
+                        let event = FeedEvent::Frame { recv_ts: WallClock.now_ms(), text: text.to_string() };
+                        if tx.send(event).await.is_err() {
+                            let _ = ws.close(None).await;
+                            return "feed stopped".to_owned();
+                        }
+                    }
+                    Some(Ok(Message::Ping(p))) => {
+                        if let Err(e) = ws.send(Message::Pong(p)).await {
+                            return format!("cannot answer a ping: {e}");
+                        }
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        return format!("closed by the server{}", frame.map(|f| format!(": {} {}", f.code, f.reason)).unwrap_or_default());
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return format!("connection error: {e}"),
+                    None => return "connection closed".to_owned(),
+                }
+            }
+            _ = tick.tick() => {
+                if last_message.elapsed() >= config.stale_after {
+                    return format!("stale: no message for {:?}", config.stale_after);
+                }
+                if last_ping.elapsed() >= config.ping_every {
+                    last_ping = Instant::now();
+                    if let Err(e) = ws.send(Message::text("PING")).await {
+                        return format!("cannot send PING: {e}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The market-channel client against a fake exchange on 127.0.0.1 that drops, stalls,
+//! duplicates, reorders and crosses: afterwards the client's books equal the server's,
+//! level by level.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use polybox::market::feed::{self, FeedConfig, FeedEvent};
+use polybox_core::book::OrderBook;
+use polybox_core::market_message::MarketMessage;
+use polybox_core::money::{Price, Size};
+use polybox_tests::fake_market::FakeMarket;
+use tokio::sync::mpsc;
+use tokio::time::timeout;
+
+const TOKENS: [&str; 2] = ["111", "222"];
+
+struct Client {
+    rx: mpsc::Receiver<FeedEvent>,
+    books: BTreeMap<String, OrderBook>,
+    connected: u32,
+    disconnects: Vec<String>,
+}
+
+impl Client {
+    fn apply(&mut self, event: FeedEvent) {
+        match event {
+            FeedEvent::Connected { connection } => self.connected = connection,
+            FeedEvent::Disconnected { reason, .. } => self.disconnects.push(reason),
+            FeedEvent::Frame { text, .. } => {
+                for m in MarketMessage::parse_frame(&text).unwrap() {
+                    match m {
+                        MarketMessage::Book(s) => {
+                            let book = self.books.entry(s.token.to_string()).or_insert_with(|| {
+                                OrderBook::new(
+                                    s.token.clone(),
+                                    Price::from_micros(10_000),
+                                    Size::from_micros(5_000_000),
+                                )
+                            });
+                            book.apply_snapshot(s.ts, s.bids, s.asks);
+                        }
+                        MarketMessage::PriceChange { ts, changes, .. } => {
+                            for c in changes {
+                                if let Some(b) = self.books.get_mut(c.token.as_str()) {
+                                    b.apply_change(ts, c.side, c.price, c.size);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn matches(&self, server: &FakeMarket) -> bool {
+        TOKENS.iter().all(|t| {
+            let Some(b) = self.books.get(*t) else {
+                return false;
+            };
+            let (bids, asks) = server.book(t);
+            b.bids().map(|l| (l.price, l.size)).eq(bids)
+                && b.asks().map(|l| (l.price, l.size)).eq(asks)
+        })
+    }
+
+    /// Process events until the books equal the server's (or fail after 10 s).
+    async fn converge(&mut self, server: &FakeMarket, what: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !self.matches(server) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match timeout(left, self.rx.recv()).await {
+                Ok(Some(e)) => self.apply(e),
+                Ok(None) => panic!("feed ended during {what}"),
+                Err(_) => panic!(
+                    "books never matched the server after {what}; disconnects: {:?}",
+                    self.disconnects
+                ),
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_survives_drops_stalls_duplicates_reordering_and_crossing() {
+    let mut server = FakeMarket::start(&TOKENS, 7).await;
+    let (tx, rx) = mpsc::channel(10_000);
+    let mut config = FeedConfig::new(&server.url());
+    config.ping_every = Duration::from_millis(50);
+    config.stale_after = Duration::from_millis(300);
+    config.backoff_min = Duration::from_millis(20);
+    config.backoff_max = Duration::from_millis(200);
+    let tokens: Vec<String> = TOKENS.iter().map(|t| (*t).to_owned()).collect();
+    let task = tokio::spawn(feed::run(config, tokens.clone(), tx));
+    let mut client = Client {
+        rx,
+        books: BTreeMap::new(),
+        connected: 0,
+        disconnects: Vec::new(),
+    };
+
+    client.converge(&server, "the initial snapshot").await;
+    server.step(200);
+    server.duplicate();
+    server.reorder();
+    server.cross_briefly(TOKENS[0]);
+    server.step(50);
+    client
+        .converge(&server, "duplicates, reordering and a crossed moment")
+        .await;
+    assert_eq!(
+        client.connected, 1,
+        "no reconnect needed so far: {:?}",
+        client.disconnects
+    );
+
+    server.drop_connections();
+    server.step(100);
+    client.converge(&server, "a dropped connection").await;
+    assert!(client.connected >= 2);
+
+    server.stall(Duration::from_millis(700));
+    server.step(100);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    server.step(20);
+    client.converge(&server, "a silent stall").await;
+    assert!(
+        client.disconnects.iter().any(|r| r.starts_with("stale")),
+        "{:?}",
+        client.disconnects
+    );
+
+    for (i, sub) in server.subscriptions().iter().enumerate() {
+        assert_eq!(sub, &tokens, "subscription {i} resubscribed every token");
+    }
+    assert!(server.connections() >= 3);
+    task.abort();
+}
+
+#[test]
+fn the_subscription_is_the_exchange_s_first_message() {
+    let v: serde_json::Value =
+        serde_json::from_str(&feed::subscription(&["1".to_owned()])).unwrap();
+    assert_eq!(v["type"], "market");
+    assert_eq!(v["assets_ids"][0], "1");
+    assert_eq!(v["initial_dump"], true);
+}
