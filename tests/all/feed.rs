@@ -146,3 +146,85 @@ fn the_subscription_is_the_exchange_s_first_message() {
     assert_eq!(v["assets_ids"][0], "1");
     assert_eq!(v["initial_dump"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recording_survives_three_drops_and_replays() {
+    let mut server = FakeMarket::start(&TOKENS, 11).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("rec.jsonl");
+    let mut child = tokio::process::Command::new(polybox_tests::polybox_bin())
+        .args([
+            "record",
+            "--tokens",
+            "111,222",
+            "--duration",
+            "4",
+            "--ws-url",
+            &server.url(),
+        ])
+        .args([
+            "--set",
+            "feed.backoff_min_ms=20",
+            "--set",
+            "feed.backoff_max_ms=100",
+            "--out",
+        ])
+        .arg(&out)
+        .env("POLYBOX_LOG", "error")
+        .spawn()
+        .unwrap();
+    for n in 1..=3 {
+        wait_for_connections(&server, n).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        server.step(50);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        server.drop_connections();
+    }
+    wait_for_connections(&server, 4).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.step(20);
+    let status = child.wait().await.unwrap();
+    assert!(status.success());
+    assert!(
+        server.connections() >= 4,
+        "three drops, four connections: {}",
+        server.connections()
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let snapshots = text
+        .lines()
+        .filter(|l| l.contains("\"event_type\":\"book\""))
+        .count();
+    assert!(
+        snapshots >= 4,
+        "a fresh snapshot after every reconnect: {snapshots}"
+    );
+    let replay = std::process::Command::new(polybox_tests::polybox_bin())
+        .args(["replay", "--json", "--data"])
+        .arg(&out)
+        .arg("--strategy")
+        .arg(polybox_tests::component("strategies/spread-quoter"))
+        .env("POLYBOX_LOG", "error")
+        .output()
+        .unwrap();
+    assert_eq!(
+        replay.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert!(v["events"].as_u64().unwrap() > 150, "{v}");
+    assert!(v["intents"].as_u64().unwrap() > 0, "{v}");
+}
+
+async fn wait_for_connections(server: &FakeMarket, n: u32) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    while server.connections() < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "connection {n} never came"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -30,6 +30,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Write a simulated session in the exchange's market-channel format.
     Simulate(SimulateArgs),
+    /// Record the live market channel to a file `polybox replay` reads.
+    Record(RecordArgs),
     /// Engage the kill switch: every new order is refused at once; cancels still go through.
     Kill(KillArgs),
     /// Release the kill switch (and lift a bankroll-floor halt).
@@ -37,6 +39,23 @@ pub enum Command {
     /// Inspect or reset the risk state.
     #[command(subcommand)]
     Risk(RiskCommand),
+}
+
+/// `polybox record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Token ids, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub tokens: Vec<String>,
+    /// Output file (JSON lines).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Stop after this many seconds (default: one hour).
+    #[arg(long, default_value_t = 3600)]
+    pub duration: u64,
+    /// WebSocket base URL (default: `exchange.ws_url`).
+    #[arg(long)]
+    pub ws_url: Option<String>,
 }
 
 /// `polybox kill`.

@@ -30,7 +30,7 @@ pub enum ConfigError {
         message: String,
     },
     /// A `--set` names no config key.
-    #[error("unknown --set key `{0}`: see `polybox config` for every key")]
+    #[error("unknown --set key `{0}`: the README's Config section lists every key")]
     UnknownKey(String),
     /// A `--set` is not `key=value`.
     #[error("--set `{0}` is not of the form key=value")]
@@ -54,6 +54,10 @@ pub struct HostConfig {
     pub kill_switch: KillSwitchConfig,
     /// Where state is kept.
     pub store: StoreConfig,
+    /// Exchange endpoints.
+    pub exchange: ExchangeConfig,
+    /// Market-data feed timing.
+    pub feed: FeedSettings,
     /// Per-strategy grants and configs, by strategy name (the `.wasm` file stem).
     pub strategies: BTreeMap<String, StrategyConfig>,
 }
@@ -137,6 +141,50 @@ impl Default for KillSwitchConfig {
     fn default() -> Self {
         KillSwitchConfig {
             path: PathBuf::from(".kill_switch"),
+        }
+    }
+}
+
+/// `[exchange]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExchangeConfig {
+    /// CLOB REST base URL.
+    pub clob_url: String,
+    /// WebSocket base URL: the market channel is `{ws_url}/market`, the user channel `{ws_url}/user`.
+    pub ws_url: String,
+}
+
+impl Default for ExchangeConfig {
+    fn default() -> Self {
+        ExchangeConfig {
+            clob_url: "https://clob.polymarket.com".to_owned(),
+            ws_url: "wss://ws-subscriptions-clob.polymarket.com/ws".to_owned(),
+        }
+    }
+}
+
+/// `[feed]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedSettings {
+    /// Keep-alive PING interval, ms.
+    pub ping_every_ms: u64,
+    /// No message for this long while subscribed: reconnect, ms.
+    pub stale_after_ms: u64,
+    /// First reconnect delay, ms (doubles, with jitter).
+    pub backoff_min_ms: u64,
+    /// Longest reconnect delay, ms.
+    pub backoff_max_ms: u64,
+}
+
+impl Default for FeedSettings {
+    fn default() -> Self {
+        FeedSettings {
+            ping_every_ms: 10_000,
+            stale_after_ms: 30_000,
+            backoff_min_ms: 500,
+            backoff_max_ms: 30_000,
         }
     }
 }
@@ -246,6 +294,16 @@ impl HostConfig {
         if s.snapshot_every == 0 {
             problems.push("sandbox.snapshot_every must be above 0".to_owned());
         }
+        let f = &self.feed;
+        if f.ping_every_ms == 0 || f.stale_after_ms == 0 || f.backoff_min_ms == 0 {
+            problems.push(
+                "feed.ping_every_ms, feed.stale_after_ms and feed.backoff_min_ms must be above 0"
+                    .to_owned(),
+            );
+        }
+        if f.backoff_min_ms > f.backoff_max_ms {
+            problems.push("feed.backoff_min_ms must not exceed feed.backoff_max_ms".to_owned());
+        }
         if s.restart_backoff_ms > s.restart_backoff_max_ms {
             problems.push(
                 "sandbox.restart_backoff_ms must not exceed sandbox.restart_backoff_max_ms"
@@ -280,6 +338,17 @@ impl HostConfig {
     /// The default minimum size (validated).
     pub fn default_min_size(&self) -> Size {
         Size::parse(&self.paper.default_min_size).unwrap_or(Size::from_micros(5_000_000))
+    }
+
+    /// The feed's connection settings for `ws_url`.
+    pub fn feed_config(&self, ws_url: &str) -> crate::market::feed::FeedConfig {
+        let ms = std::time::Duration::from_millis;
+        let mut c = crate::market::feed::FeedConfig::new(ws_url);
+        c.ping_every = ms(self.feed.ping_every_ms);
+        c.stale_after = ms(self.feed.stale_after_ms);
+        c.backoff_min = ms(self.feed.backoff_min_ms);
+        c.backoff_max = ms(self.feed.backoff_max_ms);
+        c
     }
 
     /// The risk limits for the gate.

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use polybox::config::{ConfigError, HostConfig};
+use polybox::market::recorder::{self, RecordError};
 use polybox::market::simulate::{self, SimParams};
 use polybox::replay::{self, ReplayError, ReplayOptions};
 use polybox::strategy_build::{self, BuildError, BuildOptions};
@@ -139,6 +140,37 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 },
             )?;
             println!("{}", out.display());
+            Ok(())
+        }
+        Command::Record(a) => {
+            let config = config()?;
+            let url = a
+                .ws_url
+                .clone()
+                .unwrap_or_else(|| config.exchange.ws_url.clone());
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(Failure::runtime)?;
+            let stats = runtime
+                .block_on(recorder::record(
+                    config.feed_config(&url),
+                    a.tokens.clone(),
+                    &a.out,
+                    std::time::Duration::from_secs(a.duration),
+                ))
+                .map_err(|e| match e {
+                    RecordError::NoTokens => Failure::input(e),
+                    RecordError::Write { .. } => Failure::runtime(e),
+                })?;
+            eprintln!(
+                "recorded {} frames to {} ({} connections, {} drops, {} non-JSON frames skipped)",
+                stats.frames,
+                a.out.display(),
+                stats.connections,
+                stats.disconnects,
+                stats.skipped
+            );
             Ok(())
         }
         Command::Kill(a) => {

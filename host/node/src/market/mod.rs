@@ -1,6 +1,7 @@
-//! Market data: recorded sessions (read and replayed) and the seeded simulator that
-//! writes them.
+//! Market data: the live market-channel feed, the recorder, recorded sessions (read and
+//! replayed) and the seeded simulator that writes them.
 
 pub mod feed;
+pub mod recorder;
 pub mod recording;
 pub mod simulate;
