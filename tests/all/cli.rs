@@ -112,11 +112,11 @@ fn an_unknown_set_key_is_bad_input() {
 }
 
 #[test]
-fn run_says_what_is_not_yet_available() {
-    let out = polybox(&["run", "--strategy", &quoter(), "--markets", "1,2"]);
-    assert_bad_input(&out, &["not yet available"]);
+fn run_refuses_live_mode_and_a_run_without_markets() {
     let out = polybox(&["run", "--live", "--strategy", &quoter()]);
     assert_bad_input(&out, &["live mode is not yet available"]);
+    let out = polybox(&["run", "--strategy", &quoter()]);
+    assert_bad_input(&out, &["no markets"]);
 }
 
 #[test]

@@ -228,3 +228,47 @@ async fn wait_for_connections(server: &FakeMarket, n: u32) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_trades_paper_on_the_live_feed_through_a_drop() {
+    let mut server = FakeMarket::start(&TOKENS, 13).await;
+    let child = tokio::process::Command::new(polybox_tests::polybox_bin())
+        .args([
+            "run",
+            "--markets",
+            "111,222",
+            "--duration",
+            "6",
+            "--json",
+            "--strategy",
+        ])
+        .arg(polybox_tests::component("strategies/spread-quoter"))
+        .args(["--set", &format!("exchange.ws_url=\"{}\"", server.url())])
+        .args([
+            "--set",
+            "feed.backoff_min_ms=20",
+            "--set",
+            "feed.backoff_max_ms=100",
+        ])
+        .env("POLYBOX_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_connections(&server, 1).await;
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        server.step(20);
+    }
+    server.drop_connections();
+    wait_for_connections(&server, 2).await;
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        server.step(20);
+    }
+    let out = child.wait_with_output().await.unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["events"].as_u64().unwrap() > 100, "{v}");
+    assert!(v["intents"].as_u64().unwrap() > 0, "{v}");
+    assert!(v["data"].as_str().unwrap().contains("/market"), "{v}");
+}

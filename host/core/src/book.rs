@@ -31,6 +31,8 @@ pub enum BookHealth {
     Unsynced,
     /// Best bid at or above best ask.
     Crossed,
+    /// The feed is down: the book may be out of date until the next snapshot.
+    Stale,
 }
 
 /// The order book of one outcome token.
@@ -47,6 +49,7 @@ pub struct OrderBook {
     ts: u64,
     snapshot_ts: u64,
     synced: bool,
+    stale: bool,
 }
 
 impl OrderBook {
@@ -63,6 +66,7 @@ impl OrderBook {
             ts: 0,
             snapshot_ts: 0,
             synced: false,
+            stale: false,
         }
     }
 
@@ -106,6 +110,13 @@ impl OrderBook {
         self.ts = ts;
         self.snapshot_ts = ts;
         self.synced = true;
+        self.stale = false;
+    }
+
+    /// The feed went down: hold orders on this book until a fresh snapshot.
+    /// Returns true when it was live.
+    pub fn mark_stale(&mut self) -> bool {
+        !std::mem::replace(&mut self.stale, true)
     }
 
     /// Set the aggregate size of one level (0 removes it). Returns false when the delta
@@ -178,6 +189,9 @@ impl OrderBook {
     pub fn health(&self) -> BookHealth {
         if !self.synced {
             return BookHealth::Unsynced;
+        }
+        if self.stale {
+            return BookHealth::Stale;
         }
         match (self.best_bid(), self.best_ask()) {
             (Some(b), Some(a)) if b.price >= a.price => BookHealth::Crossed,

@@ -77,6 +77,15 @@ pub enum MarketEvent {
         /// Taker side.
         side: Side,
     },
+    /// The feed of a token went down (stale) or came back (live, with a fresh snapshot).
+    Feed {
+        /// Token.
+        token: TokenId,
+        /// Time.
+        ts: u64,
+        /// True when live again.
+        live: bool,
+    },
     /// Tick size changed.
     TickSize {
         /// Token.
@@ -95,7 +104,9 @@ impl MarketEvent {
     pub fn token(&self) -> &TokenId {
         match self {
             MarketEvent::Book(b) => &b.token,
-            MarketEvent::Trade { token, .. } | MarketEvent::TickSize { token, .. } => token,
+            MarketEvent::Trade { token, .. }
+            | MarketEvent::TickSize { token, .. }
+            | MarketEvent::Feed { token, .. } => token,
         }
     }
 }
@@ -307,6 +318,14 @@ impl Desk {
         let mut events = Vec::new();
         match msg {
             MarketMessage::Book(s) => {
+                let was_stale = self
+                    .books
+                    .get(&s.token)
+                    .is_some_and(|b| b.health() == BookHealth::Stale);
+                if let Some(meta) = self.meta.get_mut(&s.token) {
+                    meta.tick = s.tick.unwrap_or(meta.tick);
+                    meta.min_size = s.min_size.unwrap_or(meta.min_size);
+                }
                 let book = self.book_entry(&s.token);
                 if let Some(t) = s.tick
                     && t != book.tick()
@@ -323,6 +342,13 @@ impl Desk {
                 };
                 self.emit(updates);
                 self.mark(&s.token);
+                if was_stale {
+                    events.push(MarketEvent::Feed {
+                        token: s.token.clone(),
+                        ts: s.ts,
+                        live: true,
+                    });
+                }
                 events.push(MarketEvent::Book(self.book_change(
                     &s.token,
                     s.ts,
@@ -401,6 +427,22 @@ impl Desk {
         }
         self.update_bankroll();
         events
+    }
+
+    /// The market feed went down: every book is stale until its next snapshot, and no
+    /// order is placed on it meanwhile. Returns an event per book that was live.
+    pub fn feed_down(&mut self) -> Vec<MarketEvent> {
+        let now = self.now;
+        self.books
+            .values_mut()
+            .filter_map(|b| {
+                b.mark_stale().then(|| MarketEvent::Feed {
+                    token: b.token().clone(),
+                    ts: now,
+                    live: false,
+                })
+            })
+            .collect()
     }
 
     /// Count a refusal made outside the gate (the sandbox's per-callback intent cap).
@@ -850,6 +892,35 @@ mod tests {
         d.cancel(StrategyId(0), id).unwrap();
         assert_eq!(d.open_orders(StrategyId(0)).count(), 0);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_feed_drop_holds_orders_until_a_fresh_snapshot() {
+        let mut d = desk();
+        let events = d.feed_down();
+        let now = d.now();
+        assert_eq!(events.len(), 2, "both books go stale");
+        assert!(events.contains(&MarketEvent::Feed {
+            token: t("Y"),
+            ts: now,
+            live: false
+        }));
+        assert!(d.feed_down().is_empty(), "already stale");
+        let r = d.submit(intent(Side::Buy, "0.45", "10")).unwrap_err();
+        assert_eq!(r.reason, RejectReason::BookNotTradable);
+        let events = d.apply(&MarketMessage::Book(BookSnapshot {
+            token: t("Y"),
+            condition: "0xc".to_owned(),
+            ts: 5,
+            bids: vec![lvl("0.40", "100")],
+            asks: vec![lvl("0.45", "100")],
+            tick: Some(p("0.01")),
+            min_size: Some(q("6")),
+        }));
+        assert!(matches!(events[0], MarketEvent::Feed { live: true, .. }));
+        let meta = d.markets().find(|m| m.token == t("Y")).unwrap().clone();
+        assert_eq!(meta.min_size, q("6"));
+        assert!(d.submit(intent(Side::Buy, "0.45", "10")).is_ok());
     }
 
     #[test]

@@ -123,9 +123,18 @@ pub struct RunArgs {
     /// Strategy component (repeatable).
     #[arg(long = "strategy", value_name = "FILE.wasm")]
     pub strategies: Vec<PathBuf>,
-    /// Token ids to trade, comma-separated.
+    /// Token ids to trade, comma-separated (default: `markets` in the config).
     #[arg(long, value_delimiter = ',')]
     pub markets: Vec<String>,
+    /// Strategy config: FILE (for the strategy at the same position) or NAME=FILE.
+    #[arg(long = "strategy-config", value_name = "FILE")]
+    pub strategy_configs: Vec<String>,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long)]
+    pub duration: Option<u64>,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
     /// Trade real money (default: paper).
     #[arg(long)]
     pub live: bool,

@@ -20,6 +20,7 @@
 
 pub mod config;
 pub mod kernel;
+pub mod live;
 pub mod market;
 pub mod replay;
 pub mod sandbox;

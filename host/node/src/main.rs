@@ -8,9 +8,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use polybox::config::{ConfigError, HostConfig};
+use polybox::live::{self, RunOptions};
 use polybox::market::recorder::{self, RecordError};
 use polybox::market::simulate::{self, SimParams};
-use polybox::replay::{self, ReplayError, ReplayOptions};
+use polybox::replay::{self, ReplayError, ReplayOptions, ReplayReport};
 use polybox::strategy_build::{self, BuildError, BuildOptions};
 
 use cli::{Cli, Command, RiskCommand};
@@ -64,6 +65,17 @@ impl From<BuildError> for Failure {
     }
 }
 
+fn print_report(report: &ReplayReport, json: bool) -> Result<(), Failure> {
+    let text = if json {
+        serde_json::to_string(report).map_err(Failure::runtime)? + "\n"
+    } else {
+        replay::render(report)
+    };
+    std::io::stdout()
+        .write_all(text.as_bytes())
+        .map_err(Failure::runtime)
+}
+
 fn store_failure(e: StoreError) -> Failure {
     match e {
         StoreError::Sql { .. } => Failure::runtime(e),
@@ -108,28 +120,27 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 state: a.state.clone(),
             };
             let report = replay::replay(&config, &opts)?;
-            let text = if a.json {
-                serde_json::to_string(&report).map_err(Failure::runtime)? + "\n"
-            } else {
-                replay::render(&report)
-            };
-            std::io::stdout()
-                .write_all(text.as_bytes())
-                .map_err(Failure::runtime)?;
-            Ok(())
+            print_report(&report, a.json)
         }
         Command::Run(a) => {
-            let _config = config()?;
+            let config = config()?;
             if a.live {
                 return Err(Failure::input(
-                    "live mode is not yet available: live execution on the CLOB arrives with its own issue; use `polybox replay` or paper `polybox run` once the feed lands",
+                    "live mode is not yet available: live execution on the CLOB arrives with its own issue; `polybox run` without --live trades paper on the live feed",
                 ));
             }
-            Err(Failure::input(format!(
-                "`polybox run` (paper, {} strategies on {} markets) is not yet available: the live market-data feed arrives with its own issue; use `polybox replay` meanwhile",
-                a.strategies.len(),
-                a.markets.len()
-            )))
+            let opts = RunOptions {
+                strategies: a.strategies.clone(),
+                strategy_configs: a.strategy_configs.clone(),
+                markets: if a.markets.is_empty() {
+                    config.markets.clone()
+                } else {
+                    a.markets.clone()
+                },
+                duration: a.duration.map(std::time::Duration::from_secs),
+            };
+            let report = live::run(&config, &opts)?;
+            print_report(&report, a.json)
         }
         Command::Build(a) => {
             let out = strategy_build::build(

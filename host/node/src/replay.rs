@@ -247,7 +247,7 @@ pub fn render(report: &ReplayReport) -> String {
                 .join(", ")
         }
     };
-    let _ = writeln!(out, "polybox replay — {} (paper)", report.data);
+    let _ = writeln!(out, "polybox — {} (paper)", report.data);
     let _ = writeln!(
         out,
         "events {}  intents {}  accepted {}  fills {}  fees {} USDC",

@@ -244,16 +244,7 @@ impl Kernel {
         self.check_kill_switch();
         let events = self.world_mut().desk.apply(msg);
         self.settle();
-        for e in &events {
-            let Some(subs) = self.subscribers.get(e.token()).cloned() else {
-                continue;
-            };
-            let wit_event = sandbox::market_event(e);
-            for idx in subs {
-                self.dispatch(idx, &wit_event);
-                self.settle();
-            }
-        }
+        self.deliver(&events);
     }
 
     /// Carry out `polybox kill --cancel-all` once per engagement of the kill switch.
@@ -271,6 +262,27 @@ impl Kernel {
                 "kill switch engaged with --cancel-all: every open order cancelled"
             );
             self.settle();
+        }
+    }
+
+    /// The market feed went down at `ts`: every book is held until its next snapshot and
+    /// subscribed strategies are told their feed is stale.
+    pub fn on_feed_down(&mut self, ts: u64) {
+        self.advance_to(ts);
+        let events = self.world_mut().desk.feed_down();
+        self.deliver(&events);
+    }
+
+    fn deliver(&mut self, events: &[polybox_core::desk::MarketEvent]) {
+        for e in events {
+            let Some(subs) = self.subscribers.get(e.token()).cloned() else {
+                continue;
+            };
+            let wit_event = sandbox::market_event(e);
+            for idx in subs {
+                self.dispatch(idx, &wit_event);
+                self.settle();
+            }
         }
     }
 

@@ -155,6 +155,11 @@ pub fn market_event(e: &MarketEvent) -> wit::Event {
             size: size.micros(),
             side: wit_side(*s),
         }),
+        MarketEvent::Feed { token, ts, live } => wit::Event::Feed(wit::FeedStatus {
+            token: token.to_string(),
+            ts: *ts,
+            live: *live,
+        }),
         MarketEvent::TickSize {
             token,
             ts,

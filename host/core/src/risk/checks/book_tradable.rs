@@ -14,6 +14,7 @@ impl Check for BookTradable {
             BookHealth::Tradable => return Ok(()),
             BookHealth::Crossed => "crossed",
             BookHealth::Unsynced => "waiting for a snapshot",
+            BookHealth::Stale => "stale (the market feed is down)",
         };
         Err(Rejection::new(
             RejectReason::BookNotTradable,

@@ -1,0 +1,154 @@
+//! `polybox run`: strategies on the live market channel, paper fills against those books
+//! (live execution arrives with its own issue).
+//!
+//! The feed runs on a tokio runtime; the kernel stays on this thread and takes the feed's
+//! events in order from one channel. Kernel time is the receive time of each frame.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use polybox_core::clock::{Clock, WallClock};
+use polybox_core::market_message::MarketMessage;
+use tokio::sync::mpsc;
+
+use crate::config::HostConfig;
+use crate::market::feed::{self, FeedEvent};
+use crate::market::recording::{Record, Recording};
+use crate::replay::{self, ReplayError, ReplayOptions, ReplayReport};
+use crate::sandbox::Deadline;
+
+/// What to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Strategy components.
+    pub strategies: Vec<PathBuf>,
+    /// Strategy configs, as for replay.
+    pub strategy_configs: Vec<String>,
+    /// Tokens to subscribe to.
+    pub markets: Vec<String>,
+    /// Stop after this long (default: until Ctrl-C).
+    pub duration: Option<Duration>,
+}
+
+/// How long to wait for the first snapshots before loading strategies.
+const INITIAL_DUMP_WAIT: Duration = Duration::from_secs(10);
+
+fn record(recv_ts: u64, text: &str) -> Option<Record> {
+    match MarketMessage::parse_frame(text) {
+        Ok(messages) => Some(Record {
+            line: 0,
+            recv_ts,
+            messages,
+        }),
+        Err(e) => {
+            tracing::warn!("skipping a frame the host cannot read: {e}");
+            None
+        }
+    }
+}
+
+/// Run until the duration ends or Ctrl-C; returns the summary.
+pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, ReplayError> {
+    if opts.markets.is_empty() {
+        return Err(ReplayError::Usage(
+            "no markets: pass --markets TOKEN_ID,TOKEN_ID".to_owned(),
+        ));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| ReplayError::Sandbox(format!("cannot start the async runtime: {e}")))?;
+    let (tx, mut rx) = mpsc::channel(65_536);
+    let url = config.exchange.ws_url.clone();
+    let feed_task = runtime.spawn(feed::run(
+        config.feed_config(&url),
+        opts.markets.clone(),
+        tx,
+    ));
+    let stopper = feed_task.abort_handle();
+    let duration = opts.duration;
+    runtime.spawn(async move {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        stopper.abort();
+    });
+
+    // The initial dump: a snapshot of every market before strategies start.
+    let wanted: BTreeSet<&str> = opts.markets.iter().map(String::as_str).collect();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut initial = Vec::new();
+    let deadline = runtime.block_on(async { tokio::time::Instant::now() }) + INITIAL_DUMP_WAIT;
+    while seen.len() < wanted.len() {
+        let next = runtime.block_on(async { tokio::time::timeout_at(deadline, rx.recv()).await });
+        match next {
+            Ok(Some(FeedEvent::Frame { recv_ts, text })) => {
+                if let Some(r) = record(recv_ts, &text) {
+                    for m in &r.messages {
+                        if let MarketMessage::Book(b) = m {
+                            seen.insert(b.token.to_string());
+                        }
+                    }
+                    initial.push(r);
+                }
+            }
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let missing: Vec<&&str> = wanted.iter().filter(|t| !seen.contains(**t)).collect();
+    if initial.is_empty() {
+        return Err(ReplayError::Usage(format!(
+            "no market data from {url}/market within {INITIAL_DUMP_WAIT:?}: check exchange.ws_url and the token ids"
+        )));
+    }
+    if !missing.is_empty() {
+        tracing::warn!(
+            ?missing,
+            "no snapshot for these tokens yet: they are not tradable"
+        );
+    }
+    let recording = Recording { records: initial };
+    let ropts = ReplayOptions {
+        strategies: opts.strategies.clone(),
+        strategy_configs: opts.strategy_configs.clone(),
+        ..ReplayOptions::default()
+    };
+    let deadline = Deadline::WallClock(config.sandbox.deadline_ms);
+    let mut kernel =
+        replay::kernel_for(config, &recording, &opts.strategies, &ropts, deadline, None)?;
+    #[allow(clippy::disallowed_methods)] // elapsed time for the summary only
+    let started = std::time::Instant::now();
+    for r in &recording.records {
+        for m in &r.messages {
+            kernel.on_message(r.recv_ts, m);
+        }
+    }
+    while let Some(event) = runtime.block_on(rx.recv()) {
+        match event {
+            FeedEvent::Frame { recv_ts, text } => {
+                if let Some(r) = record(recv_ts, &text) {
+                    for m in &r.messages {
+                        kernel.on_message(recv_ts, m);
+                    }
+                }
+            }
+            FeedEvent::Disconnected { .. } => kernel.on_feed_down(WallClock.now_ms()),
+            FeedEvent::Connected { .. } => {}
+        }
+    }
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    let elapsed = started.elapsed();
+    let summary = kernel.summary();
+    Ok(ReplayReport {
+        data: format!("{url}/market (paper)"),
+        events_per_sec: (summary.events as f64 / elapsed.as_secs_f64().max(1e-9)) as u64,
+        elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        summary,
+    })
+}
