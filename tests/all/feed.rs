@@ -92,7 +92,12 @@ async fn the_feed_survives_drops_stalls_duplicates_reordering_and_crossing() {
     config.backoff_min = Duration::from_millis(20);
     config.backoff_max = Duration::from_millis(200);
     let tokens: Vec<String> = TOKENS.iter().map(|t| (*t).to_owned()).collect();
-    let task = tokio::spawn(feed::run(config, tokens.clone(), tx));
+    let task = tokio::spawn(feed::run(
+        config,
+        tokens.clone(),
+        tx,
+        std::sync::Arc::default(),
+    ));
     let mut client = Client {
         rx,
         books: BTreeMap::new(),
@@ -230,7 +235,7 @@ async fn wait_for_connections(server: &FakeMarket, n: u32) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_trades_paper_on_the_live_feed_through_a_drop() {
+async fn run_trades_paper_on_the_live_feed_through_a_drop_and_a_stuck_crossed_book() {
     let mut server = FakeMarket::start(&TOKENS, 13).await;
     let child = tokio::process::Command::new(polybox_tests::polybox_bin())
         .args([
@@ -250,6 +255,7 @@ async fn run_trades_paper_on_the_live_feed_through_a_drop() {
             "--set",
             "feed.backoff_max_ms=100",
         ])
+        .args(["--set", "feed.crossed_grace_ms=200"])
         .env("POLYBOX_LOG", "error")
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -265,6 +271,13 @@ async fn run_trades_paper_on_the_live_feed_through_a_drop() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         server.step(20);
     }
+    // A book left crossed (a lost message) is resynchronised after the grace.
+    server.corrupt(TOKENS[0]);
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        server.step(5);
+    }
+    wait_for_connections(&server, 3).await;
     let out = child.wait_with_output().await.unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -202,6 +202,20 @@ impl FakeMarket {
         }
     }
 
+    /// Send a delta that crosses a book and is not in the truth: only a fresh snapshot
+    /// repairs the client (as after a lost message).
+    pub fn corrupt(&mut self, token: &str) {
+        let ts = {
+            let mut st = lock(&self.state);
+            st.ts += 1;
+            st.ts.to_string()
+        };
+        let frame = json!({"event_type": "price_change", "market": "0xfake", "timestamp": ts,
+                           "price_changes": [{"asset_id": token, "price": "0.6", "size": "5", "side": "BUY"}]})
+        .to_string();
+        let _ = self.tx.send(frame);
+    }
+
     /// Close every open connection now.
     pub fn drop_connections(&self) {
         lock(&self.state).drop_epoch += 1;

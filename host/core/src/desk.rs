@@ -144,6 +144,8 @@ pub struct Desk {
     closing: BTreeMap<OrderId, Usdc>,
     /// Notional filled so far by orders still open.
     filled_notional: BTreeMap<OrderId, Usdc>,
+    /// Since when each crossed book has been crossed.
+    crossed_since: BTreeMap<TokenId, u64>,
     now: u64,
     default_tick: Price,
     default_min_size: Size,
@@ -158,6 +160,7 @@ impl Desk {
             wallet,
             closing: BTreeMap::new(),
             filled_notional: BTreeMap::new(),
+            crossed_since: BTreeMap::new(),
             books: BTreeMap::new(),
             meta: BTreeMap::new(),
             grants: BTreeMap::new(),
@@ -425,8 +428,30 @@ impl Desk {
             }
             MarketMessage::Other(_) => {}
         }
+        for e in &events {
+            if let MarketEvent::Book(b) = e {
+                let crossed = self
+                    .books
+                    .get(&b.token)
+                    .is_some_and(|x| x.health() == BookHealth::Crossed);
+                if !crossed {
+                    self.crossed_since.remove(&b.token);
+                } else if !self.crossed_since.contains_key(&b.token) {
+                    self.crossed_since.insert(b.token.clone(), self.now);
+                }
+            }
+        }
         self.update_bankroll();
         events
+    }
+
+    /// Books that have stayed crossed for at least `grace_ms`: they need a fresh snapshot.
+    pub fn stuck_crossed(&self, grace_ms: u64) -> Vec<TokenId> {
+        self.crossed_since
+            .iter()
+            .filter(|(_, since)| self.now.saturating_sub(**since) >= grace_ms)
+            .map(|(t, _)| t.clone())
+            .collect()
     }
 
     /// The market feed went down: every book is stale until its next snapshot, and no
@@ -921,6 +946,33 @@ mod tests {
         let meta = d.markets().find(|m| m.token == t("Y")).unwrap().clone();
         assert_eq!(meta.min_size, q("6"));
         assert!(d.submit(intent(Side::Buy, "0.45", "10")).is_ok());
+    }
+
+    #[test]
+    fn a_book_that_stays_crossed_is_reported_after_the_grace() {
+        let mut d = desk();
+        d.set_now(1_000);
+        let cross = |d: &mut Desk, size: &str| {
+            let now = d.now();
+            d.apply(&MarketMessage::PriceChange {
+                condition: "0xc".to_owned(),
+                ts: now,
+                changes: vec![PriceChange {
+                    token: t("Y"),
+                    side: Side::Buy,
+                    price: p("0.50"),
+                    size: q(size),
+                }],
+            });
+        };
+        cross(&mut d, "5");
+        assert!(d.stuck_crossed(2_000).is_empty());
+        d.set_now(2_500);
+        assert!(d.stuck_crossed(2_000).is_empty());
+        d.set_now(3_000);
+        assert_eq!(d.stuck_crossed(2_000), vec![t("Y")]);
+        cross(&mut d, "0");
+        assert!(d.stuck_crossed(2_000).is_empty(), "uncrossed");
     }
 
     #[test]

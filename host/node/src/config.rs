@@ -178,6 +178,8 @@ pub struct FeedSettings {
     pub backoff_min_ms: u64,
     /// Longest reconnect delay, ms.
     pub backoff_max_ms: u64,
+    /// A book crossed for this long is resynchronised from a fresh snapshot, ms.
+    pub crossed_grace_ms: u64,
 }
 
 impl Default for FeedSettings {
@@ -187,6 +189,7 @@ impl Default for FeedSettings {
             stale_after_ms: 30_000,
             backoff_min_ms: 500,
             backoff_max_ms: 30_000,
+            crossed_grace_ms: 2_000,
         }
     }
 }

@@ -62,10 +62,12 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
         .map_err(|e| ReplayError::Sandbox(format!("cannot start the async runtime: {e}")))?;
     let (tx, mut rx) = mpsc::channel(65_536);
     let url = config.exchange.ws_url.clone();
+    let resync = std::sync::Arc::new(tokio::sync::Notify::new());
     let feed_task = runtime.spawn(feed::run(
         config.feed_config(&url),
         opts.markets.clone(),
         tx,
+        std::sync::Arc::clone(&resync),
     ));
     let stopper = feed_task.abort_handle();
     let duration = opts.duration;
@@ -129,6 +131,7 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
             kernel.on_message(r.recv_ts, m);
         }
     }
+    let mut resync_pending = false;
     while let Some(event) = runtime.block_on(rx.recv()) {
         match event {
             FeedEvent::Frame { recv_ts, text } => {
@@ -137,9 +140,16 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
                         kernel.on_message(recv_ts, m);
                     }
                 }
+                // A book crossed past the grace is out of sync: fetch fresh snapshots.
+                let stuck = kernel.desk().stuck_crossed(config.feed.crossed_grace_ms);
+                if !stuck.is_empty() && !resync_pending {
+                    tracing::warn!(tokens = ?stuck, "book crossed for {} ms: resynchronising", config.feed.crossed_grace_ms);
+                    resync_pending = true;
+                    resync.notify_one();
+                }
             }
             FeedEvent::Disconnected { .. } => kernel.on_feed_down(WallClock.now_ms()),
-            FeedEvent::Connected { .. } => {}
+            FeedEvent::Connected { .. } => resync_pending = false,
         }
     }
     runtime.shutdown_timeout(Duration::from_secs(1));

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use polybox_core::clock::{Clock, WallClock};
-use tokio::sync::mpsc;
+use std::sync::Arc;
+
+use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, sleep, timeout};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -87,7 +89,12 @@ pub fn subscription(tokens: &[String]) -> String {
 
 /// Run the feed until the receiver of `tx` is dropped. Cancel-safe: dropping the future
 /// closes the socket.
-pub async fn run(config: FeedConfig, tokens: Vec<String>, tx: mpsc::Sender<FeedEvent>) {
+pub async fn run(
+    config: FeedConfig,
+    tokens: Vec<String>,
+    tx: mpsc::Sender<FeedEvent>,
+    resync: Arc<Notify>,
+) {
     let url = format!("{}/market", config.ws_url);
     let mut backoff = config.backoff_min;
     let mut connection = 0u32;
@@ -106,7 +113,23 @@ pub async fn run(config: FeedConfig, tokens: Vec<String>, tx: mpsc::Sender<FeedE
             Ok(Err(e)) => format!("cannot connect to {url}: {e}"),
             Ok(Ok((ws, _))) => {
                 connection += 1;
-                session(ws, &config, &tokens, connection, &tx).await
+                let (reason, asked) = session(ws, &config, &tokens, connection, &tx, &resync).await;
+                if asked {
+                    // A requested resync reconnects at once: it is not a failure.
+                    backoff = config.backoff_min;
+                    if tx
+                        .send(FeedEvent::Disconnected {
+                            reason,
+                            retry_in: Duration::ZERO,
+                        })
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    continue;
+                }
+                reason
             }
         };
         if tx.is_closed() {
@@ -138,15 +161,16 @@ async fn session<S>(
     tokens: &[String],
     connection: u32,
     tx: &mpsc::Sender<FeedEvent>,
-) -> String
+    resync: &Notify,
+) -> (String, bool)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     if let Err(e) = ws.send(Message::text(subscription(tokens))).await {
-        return format!("cannot subscribe: {e}");
+        return (format!("cannot subscribe: {e}"), false);
     }
     if tx.send(FeedEvent::Connected { connection }).await.is_err() {
-        return "feed stopped".to_owned();
+        return ("feed stopped".to_owned(), false);
     }
     let check_every = config
         .ping_every
@@ -158,6 +182,10 @@ where
     loop {
         tokio::select! {
             biased;
+            () = resync.notified() => {
+                let _ = ws.close(None).await;
+                return ("resync requested: a book stayed crossed".to_owned(), true);
+            }
             msg = ws.next() => {
                 last_message = Instant::now();
                 match msg {
@@ -168,30 +196,30 @@ where
                         let event = FeedEvent::Frame { recv_ts: WallClock.now_ms(), text: text.to_string() };
                         if tx.send(event).await.is_err() {
                             let _ = ws.close(None).await;
-                            return "feed stopped".to_owned();
+                            return ("feed stopped".to_owned(), false);
                         }
                     }
                     Some(Ok(Message::Ping(p))) => {
                         if let Err(e) = ws.send(Message::Pong(p)).await {
-                            return format!("cannot answer a ping: {e}");
+                            return (format!("cannot answer a ping: {e}"), false);
                         }
                     }
                     Some(Ok(Message::Close(frame))) => {
-                        return format!("closed by the server{}", frame.map(|f| format!(": {} {}", f.code, f.reason)).unwrap_or_default());
+                        return (format!("closed by the server{}", frame.map(|f| format!(": {} {}", f.code, f.reason)).unwrap_or_default()), false);
                     }
                     Some(Ok(_)) => {}
-                    Some(Err(e)) => return format!("connection error: {e}"),
-                    None => return "connection closed".to_owned(),
+                    Some(Err(e)) => return (format!("connection error: {e}"), false),
+                    None => return ("connection closed".to_owned(), false),
                 }
             }
             _ = tick.tick() => {
                 if last_message.elapsed() >= config.stale_after {
-                    return format!("stale: no message for {:?}", config.stale_after);
+                    return (format!("stale: no message for {:?}", config.stale_after), false);
                 }
                 if last_ping.elapsed() >= config.ping_every {
                     last_ping = Instant::now();
                     if let Err(e) = ws.send(Message::text("PING")).await {
-                        return format!("cannot send PING: {e}");
+                        return (format!("cannot send PING: {e}"), false);
                     }
                 }
             }

@@ -60,7 +60,7 @@ pub async fn record(
     let file = std::fs::File::create(out).map_err(write_err)?;
     let mut w = std::io::BufWriter::new(file);
     let (tx, mut rx) = mpsc::channel(4_096);
-    let task = tokio::spawn(feed::run(config, tokens, tx));
+    let task = tokio::spawn(feed::run(config, tokens, tx, std::sync::Arc::default()));
     let stop = tokio::time::sleep(duration);
     tokio::pin!(stop);
     let mut stats = RecordStats::default();
