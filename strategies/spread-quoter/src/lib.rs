@@ -87,9 +87,9 @@ impl SpreadQuoter {
         match (live, target) {
             (Some(q), Some(t)) if !far(q, t) => return Some(q),
             (Some(q), _) => {
-                if host.cancel(q.id).is_err() {
-                    // Already gone (filled or cancelled): the order update will say which.
-                }
+                // A refusal means it is already gone (filled or cancelled): the order
+                // update says which, so there is nothing more to do here.
+                let _ = host.cancel(q.id);
             }
             (None, _) => {}
         }
