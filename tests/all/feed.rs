@@ -284,4 +284,11 @@ async fn run_trades_paper_on_the_live_feed_through_a_drop_and_a_stuck_crossed_bo
     assert!(v["events"].as_u64().unwrap() > 100, "{v}");
     assert!(v["intents"].as_u64().unwrap() > 0, "{v}");
     assert!(v["data"].as_str().unwrap().contains("/market"), "{v}");
+    let feed = &v["feed"];
+    assert!(feed["connections"].as_u64().unwrap() >= 3, "{feed}");
+    assert!(
+        feed["disconnects"].as_u64().unwrap() >= 2,
+        "a drop and a resync: {feed}"
+    );
+    assert!(feed["frames"].as_u64().unwrap() > 100, "{feed}");
 }

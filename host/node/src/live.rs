@@ -13,7 +13,7 @@ use polybox_core::market_message::MarketMessage;
 use tokio::sync::mpsc;
 
 use crate::config::HostConfig;
-use crate::market::feed::{self, FeedEvent};
+use crate::market::feed::{self, FeedEvent, FeedHealth};
 use crate::market::recording::{Record, Recording};
 use crate::replay::{self, ReplayError, ReplayOptions, ReplayReport};
 use crate::sandbox::Deadline;
@@ -85,11 +85,16 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     let wanted: BTreeSet<&str> = opts.markets.iter().map(String::as_str).collect();
     let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut initial = Vec::new();
+    let mut health = FeedHealth::default();
     let deadline = runtime.block_on(async { tokio::time::Instant::now() }) + INITIAL_DUMP_WAIT;
     while seen.len() < wanted.len() {
         let next = runtime.block_on(async { tokio::time::timeout_at(deadline, rx.recv()).await });
         match next {
-            Ok(Some(FeedEvent::Frame { recv_ts, text })) => {
+            Ok(Some(event)) => {
+                health.observe(&event, WallClock.now_ms());
+                let FeedEvent::Frame { recv_ts, text } = event else {
+                    continue;
+                };
                 if let Some(r) = record(recv_ts, &text) {
                     for m in &r.messages {
                         if let MarketMessage::Book(b) = m {
@@ -99,7 +104,6 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
                     initial.push(r);
                 }
             }
-            Ok(Some(_)) => {}
             Ok(None) | Err(_) => break,
         }
     }
@@ -133,6 +137,7 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     }
     let mut resync_pending = false;
     while let Some(event) = runtime.block_on(rx.recv()) {
+        health.observe(&event, WallClock.now_ms());
         match event {
             FeedEvent::Frame { recv_ts, text } => {
                 if let Some(r) = record(recv_ts, &text) {
@@ -155,7 +160,9 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     runtime.shutdown_timeout(Duration::from_secs(1));
     let elapsed = started.elapsed();
     let summary = kernel.summary();
+    health.finish(WallClock.now_ms());
     Ok(ReplayReport {
+        feed: Some(health),
         data: format!("{url}/market (paper)"),
         events_per_sec: (summary.events as f64 / elapsed.as_secs_f64().max(1e-9)) as u64,
         elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),

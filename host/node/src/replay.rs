@@ -85,6 +85,9 @@ pub struct ReplayReport {
     pub elapsed_ms: u64,
     /// Throughput (timing: differs run to run).
     pub events_per_sec: u64,
+    /// Feed health, for a run on the live market channel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed: Option<crate::market::feed::FeedHealth>,
 }
 
 fn strategy_config(
@@ -225,6 +228,7 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
     let summary = kernel.summary();
     let secs = elapsed.as_secs_f64().max(1e-9);
     Ok(ReplayReport {
+        feed: None,
         data: origin,
         events_per_sec: (summary.events as f64 / secs) as u64,
         elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
@@ -310,6 +314,13 @@ pub fn render(report: &ReplayReport) -> String {
                 st.restarts, st.events_missed
             );
         }
+    }
+    if let Some(f) = &report.feed {
+        let _ = writeln!(
+            out,
+            "feed: {} frames, {} connections, {} drops, last message {} ms before the end",
+            f.frames, f.connections, f.disconnects, f.last_message_age_ms
+        );
     }
     let _ = writeln!(
         out,

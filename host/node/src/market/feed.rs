@@ -76,6 +76,50 @@ pub enum FeedEvent {
     },
 }
 
+/// Feed health, counted by the consumer of the feed's events.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct FeedHealth {
+    /// Frames received.
+    pub frames: u64,
+    /// Connections made.
+    pub connections: u32,
+    /// Drops, stalls, resyncs and failed connects.
+    pub disconnects: u32,
+    /// When the current connection was made, UTC ms (0 while down).
+    pub connected_since_ms: u64,
+    /// Time since the last frame when counted, ms.
+    pub last_message_age_ms: u64,
+    /// Receive time of the last frame, UTC ms.
+    #[serde(skip)]
+    pub last_message_ms: u64,
+}
+
+impl FeedHealth {
+    /// Count one event received at `now_ms`.
+    pub fn observe(&mut self, event: &FeedEvent, now_ms: u64) {
+        match event {
+            FeedEvent::Frame { recv_ts, .. } => {
+                self.frames += 1;
+                self.last_message_ms = *recv_ts;
+            }
+            FeedEvent::Connected { connection } => {
+                self.connections = *connection;
+                self.connected_since_ms = now_ms;
+                tracing::info!(connection, "market feed connected and subscribed");
+            }
+            FeedEvent::Disconnected { .. } => {
+                self.disconnects += 1;
+                self.connected_since_ms = 0;
+            }
+        }
+    }
+
+    /// Age of the last frame at `now_ms`.
+    pub fn finish(&mut self, now_ms: u64) {
+        self.last_message_age_ms = now_ms.saturating_sub(self.last_message_ms);
+    }
+}
+
 /// The subscription message the market channel expects first.
 pub fn subscription(tokens: &[String]) -> String {
     serde_json::json!({
