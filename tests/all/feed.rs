@@ -292,3 +292,36 @@ async fn run_trades_paper_on_the_live_feed_through_a_drop_and_a_stuck_crossed_bo
     );
     assert!(feed["frames"].as_u64().unwrap() > 100, "{feed}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_urls_speak_tls() {
+    // A plain TCP listener: a TLS client fails in the handshake, which proves that
+    // `wss://` is supported (a build without TLS says so before connecting).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            use tokio::io::AsyncWriteExt;
+            let _ = s.write_all(b"not tls\r\n\r\n").await;
+        }
+    });
+    let (tx, mut rx) = mpsc::channel(16);
+    let mut config = FeedConfig::new(&format!("wss://127.0.0.1:{}", addr.port()));
+    config.backoff_min = Duration::from_millis(10);
+    let task = tokio::spawn(feed::run(
+        config,
+        vec!["1".to_owned()],
+        tx,
+        std::sync::Arc::default(),
+    ));
+    let event = timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let FeedEvent::Disconnected { reason, .. } = event else {
+        panic!("{event:?}")
+    };
+    // rustls read the plain-text reply as a TLS record and refused it.
+    assert!(reason.contains("InvalidContentType"), "{reason}");
+    task.abort();
+}

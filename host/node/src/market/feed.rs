@@ -76,6 +76,12 @@ pub enum FeedEvent {
     },
 }
 
+/// `wss://` uses rustls with the ring provider and the webpki roots; rustls needs the
+/// provider installed once per process (a second install is a no-op).
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Feed health, counted by the consumer of the feed's events.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FeedHealth {
@@ -140,6 +146,7 @@ pub async fn run(
     resync: Arc<Notify>,
 ) {
     let url = format!("{}/market", config.ws_url);
+    install_tls_provider();
     let mut backoff = config.backoff_min;
     let mut connection = 0u32;
     loop {
