@@ -544,31 +544,18 @@ impl Desk {
         self.meta.get(token).map_or(FeeSchedule::FREE, |m| m.fees)
     }
 
-    /// The highest average cost a strategy's position in `token` can reach while its open
-    /// BUYs (and `extra_buy`) fill: the bound for the loss of its SELLs.
-    fn avg_bound(
-        &self,
-        strategy: StrategyId,
-        token: &TokenId,
-        extra_buy: Option<Price>,
-    ) -> Decimal {
+    /// Average cost of a strategy's position in `token` (0 when flat).
+    fn avg_cost(&self, strategy: StrategyId, token: &TokenId) -> Decimal {
         let pos = self.portfolio.position(strategy, token);
-        let avg = if pos.size.is_zero() {
+        if pos.size.is_zero() {
             Decimal::ZERO
         } else {
             pos.cost.to_decimal() / pos.size.to_decimal()
-        };
-        self.venue
-            .open_orders(strategy)
-            .filter(|o| o.side == Side::Buy && o.token == *token)
-            .map(|o| o.price)
-            .chain(extra_buy)
-            .map(Price::to_decimal)
-            .fold(avg, Decimal::max)
+        }
     }
 
-    /// Worst loss of an order: its worst taker fee, plus, for a SELL, selling below the
-    /// highest average cost it can meet.
+    /// Worst loss of an order: its worst taker fee, plus, for a SELL, selling below
+    /// `bound`, the highest average cost the position can reach.
     fn worst_loss(
         &self,
         token: &TokenId,
@@ -585,18 +572,40 @@ impl Desk {
         fee + Usdc::new(below_cost)
     }
 
-    /// What `intent` adds to the risk already open.
+    /// What `intent` adds to the risk already open. One pass over the open orders.
     pub fn exposure(&self, intent: &Intent) -> Exposure {
         let s = intent.strategy;
-        let extra = (intent.side == Side::Buy).then_some(intent.price);
         let held = self.portfolio.position(s, &intent.token).size;
         let sellable = held.saturating_sub(self.venue.offered(s, &intent.token));
-        let fees = self.fees_of(&intent.token);
         let spend = match intent.side {
             Side::Buy => {
-                intent.notional() + fees.max_taker_fee(Side::Buy, intent.price, intent.size)
+                intent.notional()
+                    + self.fees_of(&intent.token).max_taker_fee(
+                        Side::Buy,
+                        intent.price,
+                        intent.size,
+                    )
             }
             Side::Sell => Usdc::ZERO,
+        };
+        // The highest BUY price open (this intent included) per strategy and token: while
+        // those BUYs fill, the average cost cannot rise above it.
+        let mut max_buy: BTreeMap<(StrategyId, &TokenId), Price> = BTreeMap::new();
+        let buys = self
+            .venue
+            .all_orders()
+            .filter(|o| o.side == Side::Buy)
+            .map(|o| (o.strategy, &o.token, o.price));
+        let this = (intent.side == Side::Buy).then_some((s, &intent.token, intent.price));
+        for (strategy, token, price) in buys.chain(this) {
+            let m = max_buy.entry((strategy, token)).or_insert(price);
+            *m = (*m).max(price);
+        }
+        let bound = |strategy: StrategyId, token: &TokenId| {
+            let buy = max_buy
+                .get(&(strategy, token))
+                .map_or(Decimal::ZERO, |p| p.to_decimal());
+            self.avg_cost(strategy, token).max(buy)
         };
         let mut reserved = Usdc::ZERO;
         let mut committed = -self.gate.ledger().realized_today();
@@ -606,20 +615,23 @@ impl Desk {
         let mut tokens: BTreeSet<&TokenId> = self.portfolio.all().map(|(_, t, _)| t).collect();
         for o in self.venue.all_orders() {
             let remaining = o.remaining();
-            if o.side == Side::Buy {
-                reserved += Usdc::notional(o.price, remaining)
-                    + self
-                        .fees_of(&o.token)
-                        .max_taker_fee(Side::Buy, o.price, remaining);
-                tokens.insert(&o.token);
-            }
-            let with_extra = if o.strategy == s && o.token == intent.token {
-                extra
-            } else {
-                None
+            let worst = match o.side {
+                Side::Buy => {
+                    reserved += Usdc::notional(o.price, remaining)
+                        + self
+                            .fees_of(&o.token)
+                            .max_taker_fee(Side::Buy, o.price, remaining);
+                    tokens.insert(&o.token);
+                    self.worst_loss(&o.token, o.side, o.price, remaining, Decimal::ZERO)
+                }
+                Side::Sell => self.worst_loss(
+                    &o.token,
+                    o.side,
+                    o.price,
+                    remaining,
+                    bound(o.strategy, &o.token),
+                ),
             };
-            let bound = self.avg_bound(o.strategy, &o.token, with_extra);
-            let worst = self.worst_loss(&o.token, o.side, o.price, remaining, bound);
             committed += worst;
             if o.strategy == s {
                 strategy_committed += worst;
@@ -630,7 +642,13 @@ impl Desk {
             }
         }
         strategy_exposure += self.portfolio.positions_of(s).map(|(_, p)| p.cost).sum();
-        let bound = self.avg_bound(s, &intent.token, extra);
+        let intent_loss = self.worst_loss(
+            &intent.token,
+            intent.side,
+            intent.price,
+            intent.size,
+            bound(s, &intent.token),
+        );
         Exposure {
             sellable,
             available: self.wallet.balance().map(|b| b - reserved),
@@ -639,13 +657,7 @@ impl Desk {
             opens_position: intent.side == Side::Buy && !tokens.contains(&intent.token),
             committed_loss: committed,
             strategy_committed_loss: strategy_committed,
-            intent_loss: self.worst_loss(
-                &intent.token,
-                intent.side,
-                intent.price,
-                intent.size,
-                bound,
-            ),
+            intent_loss,
             strategy_exposure,
             strategy_open_orders,
         }
@@ -721,11 +733,6 @@ impl Desk {
             .map(|s| self.cancel_all(s, None, Some(RejectReason::KillSwitch)))
             .sum()
     }
-
-    /// Total fees paid by a strategy.
-    pub fn fees(&self, strategy: StrategyId) -> Usdc {
-        self.pnl(strategy).fees
-    }
 }
 
 #[cfg(test)]
@@ -796,7 +803,7 @@ mod tests {
         let pos = d.positions(StrategyId(0)).next().unwrap().1.clone();
         assert_eq!(pos.size, q("10"));
         // taker fee 10 × 0.04 × 0.45 × 0.55 = 0.099
-        assert_eq!(d.fees(StrategyId(0)), Usdc::parse("0.099").unwrap());
+        assert_eq!(d.pnl(StrategyId(0)).fees, Usdc::parse("0.099").unwrap());
         let c = d.counters(StrategyId(0));
         assert_eq!((c.intents, c.accepted, c.fills), (1, 1, 1));
     }

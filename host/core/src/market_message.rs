@@ -234,12 +234,6 @@ impl MarketMessage {
         }
     }
 
-    /// Parse a frame already decoded as JSON (as stored in a recording).
-    pub fn parse_value(value: &serde_json::Value) -> Result<Vec<MarketMessage>, MessageError> {
-        // Re-encoding keeps one parser; recordings are read once per replay.
-        Self::parse_frame(&value.to_string())
-    }
-
     fn from_raw(raw: Raw<'_>) -> Result<MarketMessage, MessageError> {
         Ok(match raw {
             Raw::Book {

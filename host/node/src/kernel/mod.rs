@@ -414,9 +414,4 @@ impl Kernel {
     pub fn summary(&self) -> Summary {
         Summary::collect(self)
     }
-
-    /// Whether any strategy is loaded.
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
 }

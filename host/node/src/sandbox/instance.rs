@@ -168,11 +168,6 @@ impl Instance {
         })?
         .map_err(Fault::Refused)
     }
-
-    /// Fuel used by the last callback.
-    pub fn fuel_used(&self) -> u64 {
-        self.fuel.saturating_sub(self.store.get_fuel().unwrap_or(0))
-    }
 }
 
 fn classify(
