@@ -54,8 +54,8 @@ impl Client {
         }
     }
 
-    fn matches(&self, server: &FakeMarket) -> bool {
-        TOKENS.iter().all(|t| {
+    fn matches_tokens(&self, server: &FakeMarket, tokens: &[&str]) -> bool {
+        tokens.iter().all(|t| {
             let Some(b) = self.books.get(*t) else {
                 return false;
             };
@@ -67,8 +67,13 @@ impl Client {
 
     /// Process events until the books equal the server's (or fail after 10 s).
     async fn converge(&mut self, server: &FakeMarket, what: &str) {
+        self.converge_on(server, &TOKENS, what).await;
+    }
+
+    /// Process events until the books of `tokens` equal the server's.
+    async fn converge_on(&mut self, server: &FakeMarket, tokens: &[&str], what: &str) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while !self.matches(server) {
+        while !self.matches_tokens(server, tokens) {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             match timeout(left, self.rx.recv()).await {
                 Ok(Some(e)) => self.apply(e),
@@ -92,12 +97,8 @@ async fn the_feed_survives_drops_stalls_duplicates_reordering_and_crossing() {
     config.backoff_min = Duration::from_millis(20);
     config.backoff_max = Duration::from_millis(200);
     let tokens: Vec<String> = TOKENS.iter().map(|t| (*t).to_owned()).collect();
-    let task = tokio::spawn(feed::run(
-        config,
-        tokens.clone(),
-        tx,
-        std::sync::Arc::default(),
-    ));
+    let (_subscription, wanted) = feed::subscription(&tokens);
+    let task = tokio::spawn(feed::run(config, wanted, tx, std::sync::Arc::default()));
     let mut client = Client {
         rx,
         books: BTreeMap::new(),
@@ -143,10 +144,73 @@ async fn the_feed_survives_drops_stalls_duplicates_reordering_and_crossing() {
     task.abort();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_follow_the_token_set_on_the_open_socket() {
+    let mut server = FakeMarket::start(&["111", "222", "333"], 5).await;
+    let (tx, rx) = mpsc::channel(10_000);
+    let mut config = FeedConfig::new(&server.url());
+    config.stale_after = Duration::from_millis(400);
+    config.backoff_min = Duration::from_millis(20);
+    let (subscription, wanted) = feed::subscription(&["111".to_owned()]);
+    let task = tokio::spawn(feed::run(config, wanted, tx, std::sync::Arc::default()));
+    let mut client = Client {
+        rx,
+        books: BTreeMap::new(),
+        connected: 0,
+        disconnects: Vec::new(),
+    };
+    client
+        .converge_on(&server, &["111"], "the first subscription")
+        .await;
+
+    // A strategy that trades 222 is loaded: subscribe on the same socket.
+    subscription.send_replace(["111", "222"].map(str::to_owned).into());
+    server.step(30);
+    client
+        .converge_on(&server, &["111", "222"], "a subscription added")
+        .await;
+    // The one trading 111 is unloaded.
+    subscription.send_replace(["222", "333"].map(str::to_owned).into());
+    server.step(30);
+    client
+        .converge_on(&server, &["222", "333"], "a swap of subscriptions")
+        .await;
+    assert_eq!(server.connections(), 1, "{:?}", client.disconnects);
+    assert_eq!(
+        server.operations(),
+        vec![
+            ("subscribe".to_owned(), vec!["222".to_owned()]),
+            ("unsubscribe".to_owned(), vec!["111".to_owned()]),
+            ("subscribe".to_owned(), vec!["333".to_owned()]),
+        ]
+    );
+
+    // Nothing left to follow: the socket closes and no stale watchdog fires meanwhile.
+    subscription.send_replace(Default::default());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    while let Ok(e) = client.rx.try_recv() {
+        client.apply(e);
+    }
+    assert_eq!(client.disconnects, vec!["no tokens left to follow"]);
+    // Following again reconnects with the new set only.
+    subscription.send_replace(["111"].map(str::to_owned).into());
+    wait_for_connections(&server, 2).await;
+    assert_eq!(server.subscriptions()[1], vec!["111".to_owned()]);
+    client
+        .converge_on(&server, &["111"], "a new subscription")
+        .await;
+    // Dropping the subscription stops the feed.
+    drop(subscription);
+    timeout(Duration::from_secs(2), task)
+        .await
+        .expect("the feed stops when its subscription is dropped")
+        .unwrap();
+}
+
 #[test]
 fn the_subscription_is_the_exchange_s_first_message() {
     let v: serde_json::Value =
-        serde_json::from_str(&feed::subscription(&["1".to_owned()])).unwrap();
+        serde_json::from_str(&feed::subscribe_message(&["1".to_owned()].into())).unwrap();
     assert_eq!(v["type"], "market");
     assert_eq!(v["assets_ids"][0], "1");
     assert_eq!(v["initial_dump"], true);
@@ -166,6 +230,10 @@ async fn a_recording_survives_three_drops_and_replays() {
             "4",
             "--ws-url",
             &server.url(),
+        ])
+        .args([
+            "--set",
+            &format!("exchange.clob_url=\"{}\"", server.http_url()),
         ])
         .args([
             "--set",
@@ -196,6 +264,20 @@ async fn a_recording_survives_three_drops_and_replays() {
         server.connections()
     );
     let text = std::fs::read_to_string(&out).unwrap();
+    // The REST books come first: what the WebSocket does not carry.
+    let first: Vec<serde_json::Value> = text
+        .lines()
+        .take(2)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (line, token) in first.iter().zip(TOKENS) {
+        let book = &line["rest_book"];
+        assert_eq!(book["asset_id"], token, "{line}");
+        assert_eq!(book["tick_size"], "0.01");
+        assert_eq!(book["min_order_size"], "5");
+        assert_eq!(book["neg_risk"], false);
+    }
+    assert_eq!(server.rest_books(), 2);
     let snapshots = text
         .lines()
         .filter(|l| l.contains("\"event_type\":\"book\""))
@@ -237,6 +319,8 @@ async fn wait_for_connections(server: &FakeMarket, n: u32) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_trades_paper_on_the_live_feed_through_a_drop_and_a_stuck_crossed_book() {
     let mut server = FakeMarket::start(&TOKENS, 13).await;
+    let dir = tempfile::tempdir().unwrap();
+    let recorded = dir.path().join("run.jsonl");
     let child = tokio::process::Command::new(polybox_tests::polybox_bin())
         .args([
             "run",
@@ -256,6 +340,12 @@ async fn run_trades_paper_on_the_live_feed_through_a_drop_and_a_stuck_crossed_bo
             "feed.backoff_max_ms=100",
         ])
         .args(["--set", "feed.crossed_grace_ms=200"])
+        .args([
+            "--set",
+            &format!("exchange.clob_url=\"{}\"", server.http_url()),
+        ])
+        .arg("--record")
+        .arg(&recorded)
         .env("POLYBOX_LOG", "error")
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -291,6 +381,29 @@ async fn run_trades_paper_on_the_live_feed_through_a_drop_and_a_stuck_crossed_bo
         "a drop and a resync: {feed}"
     );
     assert!(feed["frames"].as_u64().unwrap() > 100, "{feed}");
+
+    // What it traded on was recorded (REST books first) and replays.
+    let text = std::fs::read_to_string(&recorded).unwrap();
+    assert!(text.starts_with("{\"recv_ts\":"), "{}", &text[..100]);
+    assert_eq!(
+        text.lines().filter(|l| l.contains("\"rest_book\"")).count(),
+        2
+    );
+    assert!(text.lines().count() as u64 >= feed["frames"].as_u64().unwrap());
+    let replay = std::process::Command::new(polybox_tests::polybox_bin())
+        .args(["replay", "--json", "--data"])
+        .arg(&recorded)
+        .arg("--strategy")
+        .arg(polybox_tests::component("strategies/spread-quoter"))
+        .env("POLYBOX_LOG", "error")
+        .output()
+        .unwrap();
+    assert_eq!(
+        replay.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -308,12 +421,8 @@ async fn wss_urls_speak_tls() {
     let (tx, mut rx) = mpsc::channel(16);
     let mut config = FeedConfig::new(&format!("wss://127.0.0.1:{}", addr.port()));
     config.backoff_min = Duration::from_millis(10);
-    let task = tokio::spawn(feed::run(
-        config,
-        vec!["1".to_owned()],
-        tx,
-        std::sync::Arc::default(),
-    ));
+    let (_subscription, wanted) = feed::subscription(&["1".to_owned()]);
+    let task = tokio::spawn(feed::run(config, wanted, tx, std::sync::Arc::default()));
     let event = timeout(Duration::from_secs(5), rx.recv())
         .await
         .unwrap()

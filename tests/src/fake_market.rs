@@ -1,21 +1,28 @@
-//! A fake of the exchange's market channel on 127.0.0.1: it keeps true books, answers a
-//! subscription with `book` snapshots (as one array frame, like the exchange's initial
-//! dump), streams `price_change` deltas in the exchange's format, answers `PING` with
-//! `PONG`, and injects faults: dropped connections, silent stalls, duplicated and
-//! reordered messages, briefly crossed books.
+//! A fake of the exchange's market data on 127.0.0.1, over real HTTP and WebSocket (axum):
+//! the market channel at `/ws/market` and the REST order book at `/book`.
+//!
+//! It keeps true books, answers a subscription with `book` snapshots (as one array frame,
+//! like the exchange's initial dump) and a later `{"operation":"subscribe"}` with the new
+//! tokens' snapshots, streams `price_change` deltas in the exchange's format, answers
+//! `PING` with `PONG`, closes with 1008 on a bad first frame, and injects faults: dropped
+//! connections, silent stalls, duplicated and reordered messages, briefly crossed books.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
+use axum::Router;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State as AxumState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use polybox_core::money::{Price, Size};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::Message;
 
 type Levels = BTreeMap<u32, u64>;
 
@@ -31,6 +38,14 @@ struct State {
     stall_until: Option<Instant>,
     connections: u32,
     subscriptions: Vec<Vec<String>>,
+    operations: Vec<(String, Vec<String>)>,
+    rest_books: u32,
+}
+
+#[derive(Clone)]
+struct Shared {
+    state: Arc<Mutex<State>>,
+    tx: broadcast::Sender<String>,
 }
 
 /// The fake market channel.
@@ -86,18 +101,34 @@ impl FakeMarket {
             tx: tx.clone(),
             rng: seed | 1,
         };
+        let app = Router::new()
+            .route("/ws/market", get(market_channel))
+            .route("/book", get(rest_book))
+            .with_state(Shared { state, tx });
         tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (state, rx) = (Arc::clone(&state), tx.subscribe());
-                tokio::spawn(serve(stream, state, rx));
-            }
+            let _ = axum::serve(listener, app).await;
         });
         server
     }
 
-    /// The WebSocket base URL (`/market` is appended by clients).
+    /// The WebSocket base URL (`/market` is appended by clients): `exchange.ws_url`.
     pub fn url(&self) -> String {
-        format!("ws://{}", self.addr)
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// The REST base URL: `exchange.clob_url`.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `subscribe`/`unsubscribe` operations received on open sockets, in order.
+    pub fn operations(&self) -> Vec<(String, Vec<String>)> {
+        lock(&self.state).operations.clone()
+    }
+
+    /// REST `/book` requests answered.
+    pub fn rest_books(&self) -> u32 {
+        lock(&self.state).rest_books
     }
 
     /// Connections accepted so far.
@@ -227,44 +258,85 @@ impl FakeMarket {
     }
 }
 
-fn snapshot_frame(st: &State, tokens: &[String]) -> String {
+fn book_json(st: &State, token: &str) -> Option<Value> {
+    let (bids, asks) = st.books.get(token)?;
+    Some(
+        json!({"asset_id": token, "market": "0xfake", "timestamp": st.ts.to_string(),
+                "hash": "", "bids": levels_json(bids, false), "asks": levels_json(asks, true),
+                "tick_size": "0.01", "min_order_size": "5", "neg_risk": false}),
+    )
+}
+
+/// The snapshots of `tokens` as one array frame of `book` events.
+fn snapshot_frame<'a>(st: &State, tokens: impl IntoIterator<Item = &'a String>) -> String {
     let books: Vec<Value> = tokens
-        .iter()
-        .filter_map(|t| st.books.get(t).map(|b| (t, b)))
-        .map(|(t, (bids, asks))| {
-            json!({"event_type": "book", "asset_id": t, "market": "0xfake", "timestamp": st.ts.to_string(),
-                   "hash": "", "bids": levels_json(bids, false), "asks": levels_json(asks, true),
-                   "tick_size": "0.01", "min_order_size": "5"})
+        .into_iter()
+        .filter_map(|t| book_json(st, t))
+        .map(|mut b| {
+            b["event_type"] = json!("book");
+            b
         })
         .collect();
     Value::Array(books).to_string()
 }
 
-async fn serve(
-    stream: tokio::net::TcpStream,
-    state: Arc<Mutex<State>>,
-    mut rx: broadcast::Receiver<String>,
-) {
-    let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
-        return;
-    };
-    // The first message must be the subscription.
-    let tokens: Vec<String> = match ws.next().await {
+#[derive(serde::Deserialize)]
+struct BookQuery {
+    token_id: String,
+}
+
+/// `GET /book?token_id=…`: the REST order-book summary, or 404 as the exchange says it.
+async fn rest_book(AxumState(shared): AxumState<Shared>, Query(q): Query<BookQuery>) -> Response {
+    let mut st = lock(&shared.state);
+    st.rest_books += 1;
+    match book_json(&st, &q.token_id) {
+        Some(b) => axum::Json(b).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"error": "No orderbook exists for the requested token id"})),
+        )
+            .into_response(),
+    }
+}
+
+async fn market_channel(ws: WebSocketUpgrade, AxumState(shared): AxumState<Shared>) -> Response {
+    let rx = shared.tx.subscribe();
+    ws.on_upgrade(move |socket| serve(socket, shared.state, rx))
+}
+
+fn asset_ids(v: &Value) -> Vec<String> {
+    v["assets_ids"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn serve(mut ws: WebSocket, state: Arc<Mutex<State>>, mut rx: broadcast::Receiver<String>) {
+    // The first message must be the subscription; anything else is closed with 1008.
+    let first = match ws.recv().await {
         Some(Ok(Message::Text(t))) => serde_json::from_str::<Value>(t.as_str())
             .ok()
-            .and_then(|v| v["assets_ids"].as_array().cloned())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
+            .filter(|v| v["type"] == "market"),
         _ => return,
     };
+    let Some(first) = first else {
+        let _ = ws
+            .send(Message::Close(Some(CloseFrame {
+                code: 1008,
+                reason: "invalid subscription payload".into(),
+            })))
+            .await;
+        return;
+    };
+    let mut tokens: BTreeSet<String> = asset_ids(&first).into_iter().collect();
     let (snapshot, epoch) = {
         let mut st = lock(&state);
         st.connections += 1;
-        st.subscriptions.push(tokens.clone());
+        st.subscriptions.push(tokens.iter().cloned().collect());
         (snapshot_frame(&st, &tokens), st.drop_epoch)
     };
     if ws.send(Message::text(snapshot)).await.is_err() {
@@ -280,13 +352,38 @@ async fn serve(
             )
         };
         if dropped {
-            let _ = ws.close(None).await;
+            let _ = ws.send(Message::Close(None)).await;
             return;
         }
         tokio::select! {
-            msg = ws.next() => match msg {
-                Some(Ok(Message::Text(t))) if t.as_str() == "PING" && !stalled => {
-                    if ws.send(Message::text("PONG")).await.is_err() { return; }
+            msg = ws.recv() => match msg {
+                Some(Ok(Message::Text(t))) if t.as_str() == "PING" => {
+                    if !stalled && ws.send(Message::text("PONG")).await.is_err() { return; }
+                }
+                Some(Ok(Message::Text(t))) => {
+                    let Ok(v) = serde_json::from_str::<Value>(t.as_str()) else { continue };
+                    let op = v["operation"].as_str().unwrap_or_default().to_owned();
+                    let ids = asset_ids(&v);
+                    let reply = {
+                        let mut st = lock(&state);
+                        st.operations.push((op.clone(), ids.clone()));
+                        match op.as_str() {
+                            "subscribe" => {
+                                let new: Vec<String> = ids.into_iter().filter(|t| tokens.insert(t.clone())).collect();
+                                Some(snapshot_frame(&st, &new))
+                            }
+                            "unsubscribe" => {
+                                for t in &ids { tokens.remove(t); }
+                                None
+                            }
+                            _ => None,
+                        }
+                    };
+                    if let Some(frame) = reply
+                        && ws.send(Message::text(frame)).await.is_err()
+                    {
+                        return;
+                    }
                 }
                 Some(Ok(_)) => {}
                 _ => return,

@@ -4,10 +4,14 @@
 //! aggregate at that price, 0 removes it"), as the Polymarket market channel sends them.
 //! Duplicates are harmless (a delta sets, it does not add), deltas older than the snapshot
 //! are ignored, and out-of-order deltas resolve per level: the newest timestamp wins, so a
-//! late message never overwrites a level that a later one already set. A crossed or locked book is kept as the exchange sent it (the real
-//! exchange's bursts cross for a moment) but is reported as not tradable.
-
-use std::collections::BTreeMap;
+//! late message never overwrites a level that a later one already set. A crossed or locked
+//! book is kept as the exchange sent it (the real exchange's bursts cross for a moment) but
+//! is reported as not tradable.
+//!
+//! Each side is a sorted vector (a Polymarket book has at most a few hundred levels, and
+//! most updates touch the top): a delta is a binary search and, for a new or removed level,
+//! a short move. Vectors keep their capacity, so updating a book allocates nothing once it
+//! has held its largest depth.
 
 use crate::ids::TokenId;
 use crate::money::{Price, Size};
@@ -35,15 +39,20 @@ pub enum BookHealth {
     Stale,
 }
 
+/// Levels of one side, ascending by price.
+type Ladder = Vec<(Price, Size)>;
+
+/// When each level was last set (removed levels included), ascending by price.
+type Stamps = Vec<(Price, u64)>;
+
 /// The order book of one outcome token.
 #[derive(Debug, Clone)]
 pub struct OrderBook {
     token: TokenId,
-    bids: BTreeMap<Price, Size>,
-    asks: BTreeMap<Price, Size>,
-    /// When each level was last set (removed levels included), for out-of-order deltas.
-    bid_ts: BTreeMap<Price, u64>,
-    ask_ts: BTreeMap<Price, u64>,
+    bids: Ladder,
+    asks: Ladder,
+    bid_ts: Stamps,
+    ask_ts: Stamps,
     tick: Price,
     min_size: Size,
     ts: u64,
@@ -57,10 +66,10 @@ impl OrderBook {
     pub fn new(token: TokenId, tick: Price, min_size: Size) -> Self {
         OrderBook {
             token,
-            bids: BTreeMap::new(),
-            asks: BTreeMap::new(),
-            bid_ts: BTreeMap::new(),
-            ask_ts: BTreeMap::new(),
+            bids: Vec::new(),
+            asks: Vec::new(),
+            bid_ts: Vec::new(),
+            ask_ts: Vec::new(),
             tick,
             min_size,
             ts: 0,
@@ -101,12 +110,8 @@ impl OrderBook {
         self.asks.clear();
         self.bid_ts.clear();
         self.ask_ts.clear();
-        for l in bids.into_iter().filter(|l| !l.size.is_zero()) {
-            self.bids.insert(l.price, l.size);
-        }
-        for l in asks.into_iter().filter(|l| !l.size.is_zero()) {
-            self.asks.insert(l.price, l.size);
-        }
+        fill(&mut self.bids, bids);
+        fill(&mut self.asks, asks);
         self.ts = ts;
         self.snapshot_ts = ts;
         self.synced = true;
@@ -130,17 +135,21 @@ impl OrderBook {
             Side::Buy => (&mut self.bids, &mut self.bid_ts),
             Side::Sell => (&mut self.asks, &mut self.ask_ts),
         };
-        match stamps.get_mut(&price) {
-            Some(last) if *last > ts => return false,
-            Some(last) => *last = ts,
-            None => {
-                stamps.insert(price, ts);
-            }
+        match stamps.binary_search_by_key(&price, |(p, _)| *p) {
+            Ok(i) if stamps[i].1 > ts => return false,
+            Ok(i) => stamps[i].1 = ts,
+            Err(i) => stamps.insert(i, (price, ts)),
         }
-        if size.is_zero() {
-            levels.remove(&price);
-        } else {
-            levels.insert(price, size);
+        match (
+            levels.binary_search_by_key(&price, |(p, _)| *p),
+            size.is_zero(),
+        ) {
+            (Ok(i), true) => {
+                levels.remove(i);
+            }
+            (Ok(i), false) => levels[i].1 = size,
+            (Err(_), true) => {}
+            (Err(i), false) => levels.insert(i, (price, size)),
         }
         self.ts = self.ts.max(ts);
         true
@@ -164,18 +173,14 @@ impl OrderBook {
 
     /// Best bid.
     pub fn best_bid(&self) -> Option<Level> {
-        self.bids
-            .iter()
-            .next_back()
-            .map(|(&price, &size)| Level { price, size })
+        self.bids.last().map(|&(price, size)| Level { price, size })
     }
 
     /// Best ask.
     pub fn best_ask(&self) -> Option<Level> {
         self.asks
-            .iter()
-            .next()
-            .map(|(&price, &size)| Level { price, size })
+            .first()
+            .map(|&(price, size)| Level { price, size })
     }
 
     /// Mid price, when both sides exist (rounded down to a micro-USDC).
@@ -200,25 +205,26 @@ impl OrderBook {
     }
 
     /// Bids, best (highest) first.
-    pub fn bids(&self) -> impl Iterator<Item = Level> + '_ {
-        self.bids
-            .iter()
-            .rev()
-            .map(|(&price, &size)| Level { price, size })
+    pub fn bids(&self) -> Levels<'_> {
+        Levels {
+            ladder: &self.bids,
+            best_last: true,
+        }
     }
 
     /// Asks, best (lowest) first.
-    pub fn asks(&self) -> impl Iterator<Item = Level> + '_ {
-        self.asks
-            .iter()
-            .map(|(&price, &size)| Level { price, size })
+    pub fn asks(&self) -> Levels<'_> {
+        Levels {
+            ladder: &self.asks,
+            best_last: false,
+        }
     }
 
     /// The levels a taker on `side` would hit, best first: asks for a BUY, bids for a SELL.
-    pub fn opposite(&self, side: Side) -> Box<dyn Iterator<Item = Level> + '_> {
+    pub fn opposite(&self, side: Side) -> Levels<'_> {
         match side {
-            Side::Buy => Box::new(self.asks()),
-            Side::Sell => Box::new(self.bids()),
+            Side::Buy => self.asks(),
+            Side::Sell => self.bids(),
         }
     }
 
@@ -227,6 +233,52 @@ impl OrderBook {
         (self.bids.len(), self.asks.len())
     }
 }
+
+/// Replace a cleared ladder with `levels` (any order; a price given twice keeps the last).
+fn fill(ladder: &mut Ladder, levels: impl IntoIterator<Item = Level>) {
+    ladder.extend(
+        levels
+            .into_iter()
+            .filter(|l| !l.size.is_zero())
+            .map(|l| (l.price, l.size)),
+    );
+    // Stable: equal prices stay in message order, and the last one wins.
+    ladder.sort_by_key(|(p, _)| *p);
+    ladder.dedup_by(|later, earlier| {
+        let same = later.0 == earlier.0;
+        if same {
+            earlier.1 = later.1;
+        }
+        same
+    });
+}
+
+/// The levels of one side, best first.
+#[derive(Debug, Clone)]
+pub struct Levels<'a> {
+    ladder: &'a [(Price, Size)],
+    best_last: bool,
+}
+
+impl Iterator for Levels<'_> {
+    type Item = Level;
+
+    fn next(&mut self) -> Option<Level> {
+        let (&(price, size), rest) = if self.best_last {
+            self.ladder.split_last()?
+        } else {
+            self.ladder.split_first()?
+        };
+        self.ladder = rest;
+        Some(Level { price, size })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.ladder.len(), Some(self.ladder.len()))
+    }
+}
+
+impl ExactSizeIterator for Levels<'_> {}
 
 #[cfg(test)]
 mod tests {

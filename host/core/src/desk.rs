@@ -38,6 +38,8 @@ pub struct MarketMeta {
     pub tick: Price,
     /// Minimum order size.
     pub min_size: Size,
+    /// A neg-risk market (orders go through the neg-risk exchange).
+    pub neg_risk: bool,
 }
 
 /// A book changed; what strategies subscribed to the token are told.
@@ -328,6 +330,7 @@ impl Desk {
                 if let Some(meta) = self.meta.get_mut(&s.token) {
                     meta.tick = s.tick.unwrap_or(meta.tick);
                     meta.min_size = s.min_size.unwrap_or(meta.min_size);
+                    meta.neg_risk = s.neg_risk.unwrap_or(meta.neg_risk);
                 }
                 let book = self.book_entry(&s.token);
                 if let Some(t) = s.tick
@@ -757,7 +760,7 @@ mod tests {
         for (tok, other) in [("Y", "N"), ("N", "Y")] {
             d.add_market(MarketMeta {
                 token: t(tok),
-                condition: "0xc".to_owned(),
+                condition: "0xc".into(),
                 complement: Some(t(other)),
                 fees: FeeSchedule {
                     rate_bps: 400,
@@ -765,17 +768,19 @@ mod tests {
                 },
                 tick: p("0.01"),
                 min_size: q("5"),
+                neg_risk: false,
             });
         }
         d.grant(StrategyId(0), [t("Y"), t("N")]);
         d.apply(&MarketMessage::Book(BookSnapshot {
             token: t("Y"),
-            condition: "0xc".to_owned(),
+            condition: "0xc".into(),
             ts: 1,
             bids: vec![lvl("0.40", "100")],
             asks: vec![lvl("0.45", "100")],
             tick: None,
             min_size: None,
+            neg_risk: None,
         }));
         d.take_updates();
         d
@@ -865,9 +870,9 @@ mod tests {
         let id = d.submit(intent(Side::Buy, "0.42", "10")).unwrap();
         assert_eq!(d.take_updates()[0].status, OrderStatus::Open);
         let events = d.apply(&MarketMessage::PriceChange {
-            condition: "0xc".to_owned(),
+            condition: "0xc".into(),
             ts: 2,
-            changes: vec![
+            changes: smallvec::smallvec![
                 PriceChange {
                     token: t("Y"),
                     side: Side::Sell,
@@ -942,12 +947,13 @@ mod tests {
         assert_eq!(r.reason, RejectReason::BookNotTradable);
         let events = d.apply(&MarketMessage::Book(BookSnapshot {
             token: t("Y"),
-            condition: "0xc".to_owned(),
+            condition: "0xc".into(),
             ts: 5,
             bids: vec![lvl("0.40", "100")],
             asks: vec![lvl("0.45", "100")],
             tick: Some(p("0.01")),
             min_size: Some(q("6")),
+            neg_risk: None,
         }));
         assert!(matches!(events[0], MarketEvent::Feed { live: true, .. }));
         let meta = d.markets().find(|m| m.token == t("Y")).unwrap().clone();
@@ -962,9 +968,9 @@ mod tests {
         let cross = |d: &mut Desk, size: &str| {
             let now = d.now();
             d.apply(&MarketMessage::PriceChange {
-                condition: "0xc".to_owned(),
+                condition: "0xc".into(),
                 ts: now,
-                changes: vec![PriceChange {
+                changes: smallvec::smallvec![PriceChange {
                     token: t("Y"),
                     side: Side::Buy,
                     price: p("0.50"),

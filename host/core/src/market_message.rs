@@ -2,9 +2,21 @@
 //!
 //! A WebSocket frame is one JSON object or an array of them, each with an `event_type`:
 //! `book`, `price_change`, `tick_size_change`, `last_trade_price` are used; any other type
-//! (`best_bid_ask`, `new_market`, ...) is tolerated and skipped.
+//! (`best_bid_ask`, `new_market`, ...) is tolerated and skipped. A REST `/book` body is read
+//! as a `book` that also carries tick size, minimum size and neg-risk.
+//!
+//! [`FrameParser`] reads frames without allocating in the steady state: fields are borrowed
+//! from the frame, token and condition ids are interned (a known id is a reference-count
+//! bump), the few changes of a `price_change` live inline, and the output vector is reused.
+//! Only snapshots (whole books) allocate their levels.
+
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use smallvec::SmallVec;
 
 use crate::book::Level;
 use crate::ids::TokenId;
@@ -19,18 +31,18 @@ pub enum MarketMessage {
     /// Level changes, possibly for several tokens.
     PriceChange {
         /// Condition id.
-        condition: String,
+        condition: Arc<str>,
         /// Exchange time, ms.
         ts: u64,
-        /// The changes, in message order.
-        changes: Vec<PriceChange>,
+        /// The changes, in message order (inline up to four: one per outcome, usually).
+        changes: Changes,
     },
     /// The tick size of a token changed.
     TickSize {
         /// Token.
         token: TokenId,
         /// Condition id.
-        condition: String,
+        condition: Arc<str>,
         /// Exchange time, ms.
         ts: u64,
         /// Previous tick.
@@ -43,7 +55,7 @@ pub enum MarketMessage {
         /// Token.
         token: TokenId,
         /// Condition id.
-        condition: String,
+        condition: Arc<str>,
         /// Exchange time, ms.
         ts: u64,
         /// Trade price.
@@ -65,7 +77,7 @@ pub struct BookSnapshot {
     /// Token.
     pub token: TokenId,
     /// Condition id.
-    pub condition: String,
+    pub condition: Arc<str>,
     /// Exchange time, ms.
     pub ts: u64,
     /// Bids in any order.
@@ -76,7 +88,12 @@ pub struct BookSnapshot {
     pub tick: Option<Price>,
     /// Minimum order size, when the message carries it.
     pub min_size: Option<Size>,
+    /// Neg-risk market, when the message carries it (REST books do).
+    pub neg_risk: Option<bool>,
 }
+
+/// The changes of one `price_change` message.
+pub type Changes = SmallVec<[PriceChange; 4]>;
 
 /// One entry of a `price_change` message.
 #[derive(Debug, Clone, PartialEq)]
@@ -133,63 +150,73 @@ struct RawChange<'a> {
     side: &'a str,
 }
 
+/// First pass: only the type (every other field is skipped without allocating).
 #[derive(Deserialize)]
-#[serde(tag = "event_type", rename_all = "snake_case")]
-enum Raw<'a> {
-    Book {
-        #[serde(borrow)]
-        asset_id: &'a str,
-        #[serde(borrow, default)]
-        market: &'a str,
-        #[serde(borrow)]
-        timestamp: &'a str,
-        #[serde(borrow)]
-        bids: Vec<RawLevel<'a>>,
-        #[serde(borrow)]
-        asks: Vec<RawLevel<'a>>,
-        #[serde(borrow, default)]
-        tick_size: Option<&'a str>,
-        #[serde(borrow, default)]
-        min_order_size: Option<&'a str>,
-    },
-    PriceChange {
-        #[serde(borrow, default)]
-        market: &'a str,
-        #[serde(borrow)]
-        timestamp: &'a str,
-        #[serde(borrow)]
-        price_changes: Vec<RawChange<'a>>,
-    },
-    TickSizeChange {
-        #[serde(borrow)]
-        asset_id: &'a str,
-        #[serde(borrow, default)]
-        market: &'a str,
-        #[serde(borrow)]
-        timestamp: &'a str,
-        #[serde(borrow)]
-        old_tick_size: &'a str,
-        #[serde(borrow)]
-        new_tick_size: &'a str,
-    },
-    LastTradePrice {
-        #[serde(borrow)]
-        asset_id: &'a str,
-        #[serde(borrow, default)]
-        market: &'a str,
-        #[serde(borrow)]
-        timestamp: &'a str,
-        #[serde(borrow)]
-        price: &'a str,
-        #[serde(borrow)]
-        size: &'a str,
-        #[serde(borrow)]
-        side: &'a str,
-        #[serde(borrow, default)]
-        fee_rate_bps: Option<&'a str>,
-    },
-    #[serde(other)]
-    Other,
+struct Tag<'a> {
+    #[serde(borrow, default)]
+    event_type: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct RawBook<'a> {
+    #[serde(borrow)]
+    asset_id: &'a str,
+    #[serde(borrow, default)]
+    market: &'a str,
+    #[serde(borrow)]
+    timestamp: &'a str,
+    #[serde(borrow, default)]
+    bids: Vec<RawLevel<'a>>,
+    #[serde(borrow, default)]
+    asks: Vec<RawLevel<'a>>,
+    #[serde(borrow, default)]
+    tick_size: Option<&'a str>,
+    #[serde(borrow, default)]
+    min_order_size: Option<&'a str>,
+    #[serde(default)]
+    neg_risk: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct RawPriceChange<'a> {
+    #[serde(borrow, default)]
+    market: &'a str,
+    #[serde(borrow)]
+    timestamp: &'a str,
+    #[serde(borrow)]
+    price_changes: SmallVec<[RawChange<'a>; 4]>,
+}
+
+#[derive(Deserialize)]
+struct RawTickSize<'a> {
+    #[serde(borrow)]
+    asset_id: &'a str,
+    #[serde(borrow, default)]
+    market: &'a str,
+    #[serde(borrow)]
+    timestamp: &'a str,
+    #[serde(borrow)]
+    old_tick_size: &'a str,
+    #[serde(borrow)]
+    new_tick_size: &'a str,
+}
+
+#[derive(Deserialize)]
+struct RawTrade<'a> {
+    #[serde(borrow)]
+    asset_id: &'a str,
+    #[serde(borrow, default)]
+    market: &'a str,
+    #[serde(borrow)]
+    timestamp: &'a str,
+    #[serde(borrow)]
+    price: &'a str,
+    #[serde(borrow)]
+    size: &'a str,
+    #[serde(borrow)]
+    side: &'a str,
+    #[serde(borrow, default)]
+    fee_rate_bps: Option<&'a str>,
 }
 
 fn price(field: &'static str, s: &str) -> Result<Price, MessageError> {
@@ -219,93 +246,190 @@ fn levels(raw: &[RawLevel<'_>]) -> Result<Vec<Level>, MessageError> {
         .collect()
 }
 
-impl MarketMessage {
-    /// Parse one WebSocket frame (an object or an array of objects).
-    pub fn parse_frame(frame: &str) -> Result<Vec<MarketMessage>, MessageError> {
-        let trimmed = frame.trim_start();
-        if trimmed.starts_with('[') {
-            let raws: Vec<Raw<'_>> =
-                serde_json::from_str(frame).map_err(|e| MessageError::Malformed(e.to_string()))?;
-            raws.into_iter().map(Self::from_raw).collect()
+fn malformed(e: serde_json::Error) -> MessageError {
+    MessageError::Malformed(e.to_string())
+}
+
+/// Reads frames into [`MarketMessage`]s, interning ids so that the steady state allocates
+/// nothing. One per feed; cheap to create.
+#[derive(Debug, Default)]
+pub struct FrameParser {
+    tokens: HashSet<TokenId>,
+    conditions: HashSet<Arc<str>>,
+}
+
+/// Calls a closure for each element of a JSON array, without collecting them.
+struct EachElement<'f, F>(&'f mut F);
+
+impl<'de, F> Visitor<'de> for EachElement<'_, F>
+where
+    F: FnMut(&'de RawValue) -> bool,
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of market messages")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            if !(self.0)(raw) {
+                return Err(de::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<'de, F> DeserializeSeed<'de> for EachElement<'_, F>
+where
+    F: FnMut(&'de RawValue) -> bool,
+{
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl FrameParser {
+    /// The interned id of `id`.
+    pub fn token(&mut self, id: &str) -> TokenId {
+        if let Some(t) = self.tokens.get(id) {
+            return t.clone();
+        }
+        let t = TokenId::new(id);
+        self.tokens.insert(t.clone());
+        t
+    }
+
+    fn condition(&mut self, id: &str) -> Arc<str> {
+        if let Some(c) = self.conditions.get(id) {
+            return Arc::clone(c);
+        }
+        let c: Arc<str> = Arc::from(id);
+        self.conditions.insert(Arc::clone(&c));
+        c
+    }
+
+    /// Parse a WebSocket frame into `out` (cleared first). On error `out` is left empty:
+    /// a frame is used whole or not at all.
+    pub fn parse_into(
+        &mut self,
+        frame: &str,
+        out: &mut Vec<MarketMessage>,
+    ) -> Result<(), MessageError> {
+        out.clear();
+        let result = if frame.trim_start().starts_with('[') {
+            let mut error = None;
+            let mut each = |raw: &RawValue| match self.message(raw.get()) {
+                Ok(m) => {
+                    out.push(m);
+                    true
+                }
+                Err(e) => {
+                    error = Some(e);
+                    false
+                }
+            };
+            let mut de = serde_json::Deserializer::from_str(frame);
+            let walked = EachElement(&mut each)
+                .deserialize(&mut de)
+                .and_then(|()| de.end());
+            match (error, walked) {
+                (Some(e), _) => Err(e),
+                (None, Err(e)) => Err(malformed(e)),
+                (None, Ok(())) => Ok(()),
+            }
         } else {
-            let raw: Raw<'_> =
-                serde_json::from_str(frame).map_err(|e| MessageError::Malformed(e.to_string()))?;
-            Ok(vec![Self::from_raw(raw)?])
+            self.message(frame).map(|m| out.push(m))
+        };
+        if result.is_err() {
+            out.clear();
+        }
+        result
+    }
+
+    /// Parse a REST `/book` body (a book with tick size, minimum size and neg-risk).
+    pub fn parse_rest_book(&mut self, body: &str) -> Result<MarketMessage, MessageError> {
+        self.book(body)
+    }
+
+    fn message(&mut self, text: &str) -> Result<MarketMessage, MessageError> {
+        let tag: Tag<'_> = serde_json::from_str(text).map_err(malformed)?;
+        match tag.event_type {
+            Some("book") => self.book(text),
+            Some("price_change") => {
+                let raw: RawPriceChange<'_> = serde_json::from_str(text).map_err(malformed)?;
+                let mut changes = Changes::new();
+                for c in &raw.price_changes {
+                    changes.push(PriceChange {
+                        token: self.token(c.asset_id),
+                        side: side(c.side)?,
+                        price: price("price", c.price)?,
+                        size: c.size.map_or(Ok(Size::ZERO), |s| size("size", s))?,
+                    });
+                }
+                Ok(MarketMessage::PriceChange {
+                    condition: self.condition(raw.market),
+                    ts: ts(raw.timestamp)?,
+                    changes,
+                })
+            }
+            Some("tick_size_change") => {
+                let raw: RawTickSize<'_> = serde_json::from_str(text).map_err(malformed)?;
+                Ok(MarketMessage::TickSize {
+                    token: self.token(raw.asset_id),
+                    condition: self.condition(raw.market),
+                    ts: ts(raw.timestamp)?,
+                    old: price("old_tick_size", raw.old_tick_size)?,
+                    new: price("new_tick_size", raw.new_tick_size)?,
+                })
+            }
+            Some("last_trade_price") => {
+                let raw: RawTrade<'_> = serde_json::from_str(text).map_err(malformed)?;
+                Ok(MarketMessage::LastTrade {
+                    token: self.token(raw.asset_id),
+                    condition: self.condition(raw.market),
+                    ts: ts(raw.timestamp)?,
+                    price: price("price", raw.price)?,
+                    size: size("size", raw.size)?,
+                    side: side(raw.side)?,
+                    fee_rate_bps: raw.fee_rate_bps.and_then(|f| f.parse().ok()),
+                })
+            }
+            Some(_) => Ok(MarketMessage::Other(String::new())),
+            None => Err(MessageError::Malformed(
+                "missing field `event_type`".to_owned(),
+            )),
         }
     }
 
-    fn from_raw(raw: Raw<'_>) -> Result<MarketMessage, MessageError> {
-        Ok(match raw {
-            Raw::Book {
-                asset_id,
-                market,
-                timestamp,
-                bids,
-                asks,
-                tick_size,
-                min_order_size,
-            } => MarketMessage::Book(BookSnapshot {
-                token: TokenId::new(asset_id),
-                condition: market.to_owned(),
-                ts: ts(timestamp)?,
-                bids: levels(&bids)?,
-                asks: levels(&asks)?,
-                tick: tick_size.map(|t| price("tick_size", t)).transpose()?,
-                min_size: min_order_size
-                    .map(|m| size("min_order_size", m))
-                    .transpose()?,
-            }),
-            Raw::PriceChange {
-                market,
-                timestamp,
-                price_changes,
-            } => MarketMessage::PriceChange {
-                condition: market.to_owned(),
-                ts: ts(timestamp)?,
-                changes: price_changes
-                    .iter()
-                    .map(|c| {
-                        Ok(PriceChange {
-                            token: TokenId::new(c.asset_id),
-                            side: side(c.side)?,
-                            price: price("price", c.price)?,
-                            size: c.size.map_or(Ok(Size::ZERO), |s| size("size", s))?,
-                        })
-                    })
-                    .collect::<Result<_, MessageError>>()?,
-            },
-            Raw::TickSizeChange {
-                asset_id,
-                market,
-                timestamp,
-                old_tick_size,
-                new_tick_size,
-            } => MarketMessage::TickSize {
-                token: TokenId::new(asset_id),
-                condition: market.to_owned(),
-                ts: ts(timestamp)?,
-                old: price("old_tick_size", old_tick_size)?,
-                new: price("new_tick_size", new_tick_size)?,
-            },
-            Raw::LastTradePrice {
-                asset_id,
-                market,
-                timestamp,
-                price: p,
-                size: s,
-                side: sd,
-                fee_rate_bps,
-            } => MarketMessage::LastTrade {
-                token: TokenId::new(asset_id),
-                condition: market.to_owned(),
-                ts: ts(timestamp)?,
-                price: price("price", p)?,
-                size: size("size", s)?,
-                side: side(sd)?,
-                fee_rate_bps: fee_rate_bps.and_then(|f| f.parse().ok()),
-            },
-            Raw::Other => MarketMessage::Other(String::new()),
-        })
+    fn book(&mut self, text: &str) -> Result<MarketMessage, MessageError> {
+        let raw: RawBook<'_> = serde_json::from_str(text).map_err(malformed)?;
+        Ok(MarketMessage::Book(BookSnapshot {
+            token: self.token(raw.asset_id),
+            condition: self.condition(raw.market),
+            ts: ts(raw.timestamp)?,
+            bids: levels(&raw.bids)?,
+            asks: levels(&raw.asks)?,
+            tick: raw.tick_size.map(|t| price("tick_size", t)).transpose()?,
+            min_size: raw
+                .min_order_size
+                .map(|m| size("min_order_size", m))
+                .transpose()?,
+            neg_risk: raw.neg_risk,
+        }))
+    }
+}
+
+impl MarketMessage {
+    /// Parse one WebSocket frame (an object or an array of objects). Allocates; a feed
+    /// should keep a [`FrameParser`].
+    pub fn parse_frame(frame: &str) -> Result<Vec<MarketMessage>, MessageError> {
+        let mut out = Vec::new();
+        FrameParser::default().parse_into(frame, &mut out)?;
+        Ok(out)
     }
 }
 

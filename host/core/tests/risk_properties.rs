@@ -108,6 +108,7 @@ fn desk() -> Desk {
             },
             tick: Price::from_micros(TICK),
             min_size: Size::from_micros(1_000_000),
+            neg_risk: false,
         });
     }
     for s in 0..2 {
@@ -185,12 +186,13 @@ fn run(ops: &[Op]) {
                 };
                 d.apply(&MarketMessage::Book(BookSnapshot {
                     token: TokenId::new(TOKENS[token]),
-                    condition: String::new(),
+                    condition: "".into(),
                     ts: now,
                     bids: levels(bid, -1),
                     asks: levels(ask, 1),
                     tick: None,
                     min_size: None,
+                    neg_risk: None,
                 }));
             }
             Op::Change {
@@ -200,20 +202,22 @@ fn run(ops: &[Op]) {
                 size,
             } => {
                 d.apply(&MarketMessage::PriceChange {
-                    condition: String::new(),
+                    condition: "".into(),
                     ts: now,
-                    changes: vec![PriceChange {
+                    changes: [PriceChange {
                         token: TokenId::new(TOKENS[token]),
                         side: if buy { Side::Buy } else { Side::Sell },
                         price: px(ticks),
                         size: shares(size),
-                    }],
+                    }]
+                    .into_iter()
+                    .collect(),
                 });
             }
             Op::Trade { token, ticks, size } => {
                 d.apply(&MarketMessage::LastTrade {
                     token: TokenId::new(TOKENS[token]),
-                    condition: String::new(),
+                    condition: "".into(),
                     ts: now,
                     price: px(ticks),
                     size: shares(size),

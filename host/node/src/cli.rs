@@ -132,6 +132,9 @@ pub struct RunArgs {
     /// Stop after this many seconds (default: until Ctrl-C).
     #[arg(long)]
     pub duration: Option<u64>,
+    /// Also record the market feed to FILE (the format `polybox replay` reads).
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,

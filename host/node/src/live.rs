@@ -9,12 +9,15 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use polybox_core::clock::{Clock, WallClock};
-use polybox_core::market_message::MarketMessage;
+use polybox_core::market_message::{FrameParser, MarketMessage};
 use tokio::sync::mpsc;
 
 use crate::config::HostConfig;
+use crate::execution::retry::RetryPolicy;
 use crate::market::feed::{self, FeedEvent, FeedHealth};
+use crate::market::recorder::Recorder;
 use crate::market::recording::{Record, Recording};
+use crate::market::rest::RestBooks;
 use crate::replay::{self, ReplayError, ReplayOptions, ReplayReport};
 use crate::sandbox::Deadline;
 
@@ -29,14 +32,17 @@ pub struct RunOptions {
     pub markets: Vec<String>,
     /// Stop after this long (default: until Ctrl-C).
     pub duration: Option<Duration>,
+    /// Record the feed to this file while trading.
+    pub record: Option<PathBuf>,
 }
 
 /// How long to wait for the first snapshots before loading strategies.
 const INITIAL_DUMP_WAIT: Duration = Duration::from_secs(10);
 
-fn record(recv_ts: u64, text: &str) -> Option<Record> {
-    match MarketMessage::parse_frame(text) {
-        Ok(messages) => Some(Record {
+fn record(parser: &mut FrameParser, recv_ts: u64, text: &str) -> Option<Record> {
+    let mut messages = Vec::new();
+    match parser.parse_into(text, &mut messages) {
+        Ok(()) => Some(Record {
             line: 0,
             recv_ts,
             messages,
@@ -46,6 +52,49 @@ fn record(recv_ts: u64, text: &str) -> Option<Record> {
             None
         }
     }
+}
+
+/// The REST books of `tokens` (tick size, minimum size, neg-risk), written to the
+/// recording too when there is one.
+fn rest_books(
+    runtime: &tokio::runtime::Runtime,
+    config: &HostConfig,
+    tokens: &[String],
+    recorder: Option<&mut Recorder>,
+    parser: &mut FrameParser,
+) -> Result<Vec<Record>, ReplayError> {
+    let rest = RestBooks::new(&config.exchange.clob_url, RetryPolicy::default())
+        .map_err(ReplayError::Host)?;
+    let lines = runtime.block_on(rest.lines(tokens, || WallClock.now_ms()));
+    if let Some(r) = recorder {
+        r.lines(&lines)?;
+    }
+    let mut records = Vec::new();
+    for l in &lines {
+        #[derive(serde::Deserialize)]
+        struct Line<'a> {
+            recv_ts: u64,
+            #[serde(borrow)]
+            rest_book: &'a serde_json::value::RawValue,
+        }
+        let parsed = serde_json::from_str::<Line<'_>>(l)
+            .map_err(|e| e.to_string())
+            .and_then(|line| {
+                parser
+                    .parse_rest_book(line.rest_book.get())
+                    .map(|m| (line.recv_ts, m))
+                    .map_err(|e| e.to_string())
+            });
+        match parsed {
+            Ok((recv_ts, m)) => records.push(Record {
+                line: 0,
+                recv_ts,
+                messages: vec![m],
+            }),
+            Err(e) => tracing::warn!("a REST book the host cannot read: {e}"),
+        }
+    }
+    Ok(records)
 }
 
 /// Run until the duration ends or Ctrl-C; returns the summary.
@@ -59,13 +108,15 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
         .worker_threads(1)
         .enable_all()
         .build()
-        .map_err(|e| ReplayError::Sandbox(format!("cannot start the async runtime: {e}")))?;
+        .map_err(|e| ReplayError::Host(format!("cannot start the async runtime: {e}")))?;
     let (tx, mut rx) = mpsc::channel(65_536);
     let url = config.exchange.ws_url.clone();
     let resync = std::sync::Arc::new(tokio::sync::Notify::new());
+    // The subscription lives as long as the run; strategies loaded later change it.
+    let (_subscription, tokens) = feed::subscription(&opts.markets);
     let feed_task = runtime.spawn(feed::run(
         config.feed_config(&url),
-        opts.markets.clone(),
+        tokens,
         tx,
         std::sync::Arc::clone(&resync),
     ));
@@ -81,10 +132,19 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
         stopper.abort();
     });
 
-    // The initial dump: a snapshot of every market before strategies start.
+    let mut recorder = opts.record.as_deref().map(Recorder::create).transpose()?;
+    let mut parser = FrameParser::default();
+    // Market metadata from REST when reachable, then the initial dump: a snapshot of
+    // every market before strategies start.
+    let mut initial = rest_books(
+        &runtime,
+        config,
+        &opts.markets,
+        recorder.as_mut(),
+        &mut parser,
+    )?;
     let wanted: BTreeSet<&str> = opts.markets.iter().map(String::as_str).collect();
     let mut seen: BTreeSet<String> = BTreeSet::new();
-    let mut initial = Vec::new();
     let mut health = FeedHealth::default();
     let deadline = runtime.block_on(async { tokio::time::Instant::now() }) + INITIAL_DUMP_WAIT;
     while seen.len() < wanted.len() {
@@ -92,10 +152,13 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
         match next {
             Ok(Some(event)) => {
                 health.observe(&event, WallClock.now_ms());
+                if let Some(r) = recorder.as_mut() {
+                    r.event(&event)?;
+                }
                 let FeedEvent::Frame { recv_ts, text } = event else {
                     continue;
                 };
-                if let Some(r) = record(recv_ts, &text) {
+                if let Some(r) = record(&mut parser, recv_ts, &text) {
                     for m in &r.messages {
                         if let MarketMessage::Book(b) = m {
                             seen.insert(b.token.to_string());
@@ -136,14 +199,25 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
         }
     }
     let mut resync_pending = false;
+    let mut messages = Vec::new();
     while let Some(event) = runtime.block_on(rx.recv()) {
         health.observe(&event, WallClock.now_ms());
+        if let Some(r) = recorder.as_mut()
+            && let Err(e) = r.event(&event)
+        {
+            // Trading goes on; the recording stops.
+            tracing::error!("recording stopped: {e}");
+            recorder = None;
+        }
         match event {
             FeedEvent::Frame { recv_ts, text } => {
-                if let Some(r) = record(recv_ts, &text) {
-                    for m in &r.messages {
-                        kernel.on_message(recv_ts, m);
+                match parser.parse_into(&text, &mut messages) {
+                    Ok(()) => {
+                        for m in &messages {
+                            kernel.on_message(recv_ts, m);
+                        }
                     }
+                    Err(e) => tracing::warn!("skipping a frame the host cannot read: {e}"),
                 }
                 // A book crossed past the grace is out of sync: fetch fresh snapshots.
                 let stuck = kernel.desk().stuck_crossed(config.feed.crossed_grace_ms);
@@ -158,6 +232,9 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
         }
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
+    if let Some(mut r) = recorder {
+        r.flush()?;
+    }
     let elapsed = started.elapsed();
     let summary = kernel.summary();
     health.finish(WallClock.now_ms());

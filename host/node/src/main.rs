@@ -8,8 +8,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use polybox::config::{ConfigError, HostConfig};
+use polybox::execution::retry::RetryPolicy;
 use polybox::live::{self, RunOptions};
 use polybox::market::recorder::{self, RecordError};
+use polybox::market::rest::RestBooks;
 use polybox::market::simulate::{self, SimParams};
 use polybox::replay::{self, ReplayError, ReplayOptions, ReplayReport};
 use polybox::strategy_build::{self, BuildError, BuildOptions};
@@ -138,6 +140,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                     a.markets.clone()
                 },
                 duration: a.duration.map(std::time::Duration::from_secs),
+                record: a.record.clone(),
             };
             let report = live::run(&config, &opts)?;
             print_report(&report, a.json)
@@ -163,9 +166,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .enable_all()
                 .build()
                 .map_err(Failure::runtime)?;
+            let rest = RestBooks::new(&config.exchange.clob_url, RetryPolicy::default())
+                .map_err(Failure::runtime)?;
             let stats = runtime
                 .block_on(recorder::record(
                     config.feed_config(&url),
+                    Some(rest),
                     a.tokens.clone(),
                     &a.out,
                     std::time::Duration::from_secs(a.duration),

@@ -45,6 +45,12 @@ pub enum ReplayError {
     /// The state store is unusable.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The recording of a live run could not be written.
+    #[error(transparent)]
+    Record(#[from] crate::market::recorder::RecordError),
+    /// The host could not run (runtime, network client).
+    #[error("{0}")]
+    Host(String),
 }
 
 impl ReplayError {
@@ -52,7 +58,10 @@ impl ReplayError {
     pub fn is_bad_input(&self) -> bool {
         !matches!(
             self,
-            ReplayError::Sandbox(_) | ReplayError::Store(StoreError::Sql { .. })
+            ReplayError::Sandbox(_)
+                | ReplayError::Host(_)
+                | ReplayError::Record(_)
+                | ReplayError::Store(StoreError::Sql { .. })
         )
     }
 }

@@ -4,16 +4,22 @@
 //! fresh `book` snapshots after every subscription (`initial_dump`), so books are whole
 //! again before strategies see them.
 //!
+//! The tokens it follows are a [`Subscription`]: whoever loads, swaps or unloads strategies
+//! changes the set, and the feed sends `subscribe`/`unsubscribe` operations on the open
+//! socket (the exchange answers a new subscription with its snapshots). With no tokens it
+//! holds no connection, so the stale watchdog only runs while subscribed.
+//!
 //! It never dies quietly: every connection, drop and stall is an event on its channel,
-//! and it only stops when the receiver is gone.
+//! and it only stops when the receiver or the subscription is gone.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use polybox_core::clock::{Clock, WallClock};
 use std::sync::Arc;
 
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::{Instant, sleep, timeout};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -76,10 +82,10 @@ pub enum FeedEvent {
     },
 }
 
-/// `wss://` uses rustls with the ring provider and the webpki roots; rustls needs the
+/// `wss://` uses rustls with the aws-lc-rs provider (the exchange client's) and the webpki roots; rustls needs the
 /// provider installed once per process (a second install is a no-op).
 pub fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
 /// Feed health, counted by the consumer of the feed's events.
@@ -126,8 +132,17 @@ impl FeedHealth {
     }
 }
 
-/// The subscription message the market channel expects first.
-pub fn subscription(tokens: &[String]) -> String {
+/// The tokens the feed follows. The owner sets the whole set (`send_replace`); the feed
+/// works out what to subscribe and unsubscribe. Dropping it stops the feed.
+pub type Subscription = watch::Sender<BTreeSet<String>>;
+
+/// A subscription to these tokens, and the receiver the feed takes.
+pub fn subscription(tokens: &[String]) -> (Subscription, watch::Receiver<BTreeSet<String>>) {
+    watch::channel(tokens.iter().cloned().collect())
+}
+
+/// The message the market channel expects first.
+pub fn subscribe_message(tokens: &BTreeSet<String>) -> String {
     serde_json::json!({
         "type": "market",
         "assets_ids": tokens,
@@ -137,11 +152,31 @@ pub fn subscription(tokens: &[String]) -> String {
     .to_string()
 }
 
-/// Run the feed until the receiver of `tx` is dropped. Cancel-safe: dropping the future
-/// closes the socket.
+/// A change on an open socket: `operation` is `subscribe` or `unsubscribe`.
+pub fn operation_message(operation: &str, tokens: &BTreeSet<String>) -> String {
+    if operation == "subscribe" {
+        serde_json::json!({"operation": operation, "assets_ids": tokens, "custom_feature_enabled": true})
+    } else {
+        serde_json::json!({"operation": operation, "assets_ids": tokens})
+    }
+    .to_string()
+}
+
+/// How a session ended.
+enum End {
+    /// A failure: back off before reconnecting.
+    Failed(String),
+    /// Asked for (resync, or nothing left to follow): reconnect at once.
+    Asked(String),
+    /// The consumer or the subscription is gone.
+    Stopped,
+}
+
+/// Run the feed until the receiver of `tx` or the [`Subscription`] is dropped.
+/// Cancel-safe: dropping the future closes the socket.
 pub async fn run(
     config: FeedConfig,
-    tokens: Vec<String>,
+    mut tokens: watch::Receiver<BTreeSet<String>>,
     tx: mpsc::Sender<FeedEvent>,
     resync: Arc<Notify>,
 ) {
@@ -150,6 +185,10 @@ pub async fn run(
     let mut backoff = config.backoff_min;
     let mut connection = 0u32;
     loop {
+        // Nothing to follow: hold no socket until there is.
+        if tokens.wait_for(|t| !t.is_empty()).await.is_err() {
+            return;
+        }
         let started = Instant::now();
         let reason = match timeout(
             config.connect_timeout,
@@ -164,23 +203,25 @@ pub async fn run(
             Ok(Err(e)) => format!("cannot connect to {url}: {e}"),
             Ok(Ok((ws, _))) => {
                 connection += 1;
-                let (reason, asked) = session(ws, &config, &tokens, connection, &tx, &resync).await;
-                if asked {
-                    // A requested resync reconnects at once: it is not a failure.
-                    backoff = config.backoff_min;
-                    if tx
-                        .send(FeedEvent::Disconnected {
-                            reason,
-                            retry_in: Duration::ZERO,
-                        })
-                        .await
-                        .is_err()
-                    {
-                        return;
+                match session(ws, &config, &mut tokens, connection, &tx, &resync).await {
+                    End::Stopped => return,
+                    End::Failed(reason) => reason,
+                    End::Asked(reason) => {
+                        // A requested reconnect is not a failure: no backoff.
+                        backoff = config.backoff_min;
+                        if tx
+                            .send(FeedEvent::Disconnected {
+                                reason,
+                                retry_in: Duration::ZERO,
+                            })
+                            .await
+                            .is_err()
+                        {
+                            return;
+                        }
+                        continue;
                     }
-                    continue;
                 }
-                reason
             }
         };
         if tx.is_closed() {
@@ -205,23 +246,25 @@ pub async fn run(
     }
 }
 
-/// One connection: subscribe, then relay frames until it drops or stalls. Returns why it ended.
+/// One connection: subscribe, follow changes of the token set, and relay frames until it
+/// drops or stalls.
 async fn session<S>(
     mut ws: tokio_tungstenite::WebSocketStream<S>,
     config: &FeedConfig,
-    tokens: &[String],
+    tokens: &mut watch::Receiver<BTreeSet<String>>,
     connection: u32,
     tx: &mpsc::Sender<FeedEvent>,
     resync: &Notify,
-) -> (String, bool)
+) -> End
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    if let Err(e) = ws.send(Message::text(subscription(tokens))).await {
-        return (format!("cannot subscribe: {e}"), false);
+    let mut subscribed = tokens.borrow_and_update().clone();
+    if let Err(e) = ws.send(Message::text(subscribe_message(&subscribed))).await {
+        return End::Failed(format!("cannot subscribe: {e}"));
     }
     if tx.send(FeedEvent::Connected { connection }).await.is_err() {
-        return ("feed stopped".to_owned(), false);
+        return End::Stopped;
     }
     let check_every = config
         .ping_every
@@ -235,7 +278,30 @@ where
             biased;
             () = resync.notified() => {
                 let _ = ws.close(None).await;
-                return ("resync requested: a book stayed crossed".to_owned(), true);
+                return End::Asked("resync requested: a book stayed crossed".to_owned());
+            }
+            changed = tokens.changed() => {
+                if changed.is_err() {
+                    let _ = ws.close(None).await;
+                    return End::Stopped;
+                }
+                let wanted = tokens.borrow_and_update().clone();
+                if wanted.is_empty() {
+                    let _ = ws.close(None).await;
+                    return End::Asked("no tokens left to follow".to_owned());
+                }
+                let removed: BTreeSet<String> = subscribed.difference(&wanted).cloned().collect();
+                let added: BTreeSet<String> = wanted.difference(&subscribed).cloned().collect();
+                for (op, set) in [("unsubscribe", &removed), ("subscribe", &added)] {
+                    if set.is_empty() {
+                        continue;
+                    }
+                    if let Err(e) = ws.send(Message::text(operation_message(op, set))).await {
+                        return End::Failed(format!("cannot {op}: {e}"));
+                    }
+                    tracing::info!(tokens = ?set, "market feed: {op}");
+                }
+                subscribed = wanted;
             }
             msg = ws.next() => {
                 last_message = Instant::now();
@@ -247,30 +313,30 @@ where
                         let event = FeedEvent::Frame { recv_ts: WallClock.now_ms(), text: text.to_string() };
                         if tx.send(event).await.is_err() {
                             let _ = ws.close(None).await;
-                            return ("feed stopped".to_owned(), false);
+                            return End::Stopped;
                         }
                     }
                     Some(Ok(Message::Ping(p))) => {
                         if let Err(e) = ws.send(Message::Pong(p)).await {
-                            return (format!("cannot answer a ping: {e}"), false);
+                            return End::Failed(format!("cannot answer a ping: {e}"));
                         }
                     }
                     Some(Ok(Message::Close(frame))) => {
-                        return (format!("closed by the server{}", frame.map(|f| format!(": {} {}", f.code, f.reason)).unwrap_or_default()), false);
+                        return End::Failed(format!("closed by the server{}", frame.map(|f| format!(": {} {}", f.code, f.reason)).unwrap_or_default()));
                     }
                     Some(Ok(_)) => {}
-                    Some(Err(e)) => return (format!("connection error: {e}"), false),
-                    None => return ("connection closed".to_owned(), false),
+                    Some(Err(e)) => return End::Failed(format!("connection error: {e}")),
+                    None => return End::Failed("connection closed".to_owned()),
                 }
             }
             _ = tick.tick() => {
                 if last_message.elapsed() >= config.stale_after {
-                    return (format!("stale: no message for {:?}", config.stale_after), false);
+                    return End::Failed(format!("stale: no message for {:?}", config.stale_after));
                 }
                 if last_ping.elapsed() >= config.ping_every {
                     last_ping = Instant::now();
                     if let Err(e) = ws.send(Message::text("PING")).await {
-                        return (format!("cannot send PING: {e}"), false);
+                        return End::Failed(format!("cannot send PING: {e}"));
                     }
                 }
             }

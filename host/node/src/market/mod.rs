@@ -4,4 +4,5 @@
 pub mod feed;
 pub mod recorder;
 pub mod recording;
+pub mod rest;
 pub mod simulate;

@@ -1,13 +1,18 @@
-//! `polybox record`: the market feed written to a file that `polybox replay` reads as is.
+//! `polybox record` (and `polybox run --record`): the market feed written to a file that
+//! `polybox replay` reads as is, starting with the REST books of the tokens (tick size,
+//! minimum size, neg-risk) when the exchange's REST API is reachable.
 
-use std::io::Write;
-use std::path::Path;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use polybox_core::clock::{Clock, WallClock};
 use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 
 use super::feed::{self, FeedConfig, FeedEvent};
+use super::rest::RestBooks;
 
 /// What a recording session saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -43,9 +48,79 @@ pub fn line(recv_ts: u64, frame: &RawValue) -> String {
     format!("{{\"recv_ts\":{recv_ts},\"msg\":{}}}", frame.get())
 }
 
-/// Record `tokens` from the feed for `duration` into `out`, through drops and stalls.
+/// A REST book line: `{"recv_ts": MS, "rest_book": BODY}` with the `/book` body verbatim.
+pub fn rest_line(recv_ts: u64, body: &RawValue) -> String {
+    format!("{{\"recv_ts\":{recv_ts},\"rest_book\":{}}}", body.get())
+}
+
+/// An open recording file.
+#[derive(Debug)]
+pub struct Recorder {
+    path: PathBuf,
+    out: BufWriter<File>,
+    /// What was written.
+    pub stats: RecordStats,
+}
+
+impl Recorder {
+    /// Create (or truncate) `path`.
+    pub fn create(path: &Path) -> Result<Recorder, RecordError> {
+        let file = File::create(path).map_err(|source| RecordError::Write {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(Recorder {
+            path: path.to_owned(),
+            out: BufWriter::new(file),
+            stats: RecordStats::default(),
+        })
+    }
+
+    fn err(&self, source: std::io::Error) -> RecordError {
+        RecordError::Write {
+            path: self.path.display().to_string(),
+            source,
+        }
+    }
+
+    /// Write prepared lines (the REST books).
+    pub fn lines(&mut self, lines: &[String]) -> Result<(), RecordError> {
+        for l in lines {
+            writeln!(self.out, "{l}").map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// Write one feed event: frames are written, connections flush the file.
+    pub fn event(&mut self, event: &FeedEvent) -> Result<(), RecordError> {
+        match event {
+            FeedEvent::Frame { recv_ts, text } => match serde_json::from_str::<&RawValue>(text) {
+                Ok(raw) => {
+                    writeln!(self.out, "{}", line(*recv_ts, raw)).map_err(|e| self.err(e))?;
+                    self.stats.frames += 1;
+                }
+                Err(_) => self.stats.skipped += 1,
+            },
+            FeedEvent::Connected { connection } => {
+                self.stats.connections = *connection;
+                self.flush()?;
+            }
+            FeedEvent::Disconnected { .. } => self.stats.disconnects += 1,
+        }
+        Ok(())
+    }
+
+    /// Flush to disk.
+    pub fn flush(&mut self) -> Result<(), RecordError> {
+        self.out.flush().map_err(|e| self.err(e))
+    }
+}
+
+/// Record `tokens` from the feed for `duration` into `out`, through drops and stalls,
+/// after their REST books (from `rest`, when given and reachable).
 pub async fn record(
     config: FeedConfig,
+    rest: Option<RestBooks>,
     tokens: Vec<String>,
     out: &Path,
     duration: Duration,
@@ -53,39 +128,26 @@ pub async fn record(
     if tokens.is_empty() {
         return Err(RecordError::NoTokens);
     }
-    let write_err = |source| RecordError::Write {
-        path: out.display().to_string(),
-        source,
-    };
-    let file = std::fs::File::create(out).map_err(write_err)?;
-    let mut w = std::io::BufWriter::new(file);
+    let mut w = Recorder::create(out)?;
+    if let Some(rest) = rest {
+        w.lines(&rest.lines(&tokens, || WallClock.now_ms()).await)?;
+    }
     let (tx, mut rx) = mpsc::channel(4_096);
+    let (_subscription, tokens) = feed::subscription(&tokens);
     let task = tokio::spawn(feed::run(config, tokens, tx, std::sync::Arc::default()));
     let stop = tokio::time::sleep(duration);
     tokio::pin!(stop);
-    let mut stats = RecordStats::default();
     loop {
         tokio::select! {
             biased;
             _ = &mut stop => break,
             event = rx.recv() => match event {
-                Some(FeedEvent::Frame { recv_ts, text }) => match serde_json::from_str::<&RawValue>(&text) {
-                    Ok(raw) => {
-                        writeln!(w, "{}", line(recv_ts, raw)).map_err(write_err)?;
-                        stats.frames += 1;
-                    }
-                    Err(_) => stats.skipped += 1,
-                },
-                Some(FeedEvent::Connected { connection }) => {
-                    stats.connections = connection;
-                    w.flush().map_err(write_err)?;
-                }
-                Some(FeedEvent::Disconnected { .. }) => stats.disconnects += 1,
+                Some(event) => w.event(&event)?,
                 None => break,
             }
         }
     }
     task.abort();
-    w.flush().map_err(write_err)?;
-    Ok(stats)
+    w.flush()?;
+    Ok(w.stats)
 }

@@ -1,6 +1,8 @@
 //! Recorded market data: one JSON object per line, `{"recv_ts": MS, "msg": FRAME}`, where
 //! FRAME is a market-channel WebSocket frame exactly as the exchange sent it (an object
-//! or an array of objects) and `recv_ts` the UTC millisecond it was received.
+//! or an array of objects) and `recv_ts` the UTC millisecond it was received; or
+//! `{"recv_ts": MS, "rest_book": BODY}`, a REST `/book` body as the exchange sent it, which
+//! also carries the token's tick size, minimum size and neg-risk.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,7 +10,7 @@ use std::path::{Path, PathBuf};
 use polybox_core::desk::MarketMeta;
 use polybox_core::fees::FeeSchedule;
 use polybox_core::ids::TokenId;
-use polybox_core::market_message::MarketMessage;
+use polybox_core::market_message::{FrameParser, MarketMessage};
 use polybox_core::money::{Price, Size};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -62,10 +64,13 @@ pub struct Recording {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Line<'a> {
     recv_ts: u64,
-    #[serde(borrow)]
-    msg: &'a RawValue,
+    #[serde(borrow, default)]
+    msg: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    rest_book: Option<&'a RawValue>,
 }
 
 impl Recording {
@@ -86,6 +91,7 @@ impl Recording {
     /// Parse recording text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Recording, RecordingError> {
         let mut records = Vec::new();
+        let mut parser = FrameParser::default();
         for (i, raw) in text.lines().enumerate() {
             if raw.trim().is_empty() {
                 continue;
@@ -95,10 +101,16 @@ impl Recording {
                 line: i + 1,
                 message,
             };
-            let line: Line<'_> = serde_json::from_str(raw)
-                .map_err(|e| err(format!("expected {{\"recv_ts\": MS, \"msg\": FRAME}}: {e}")))?;
-            let messages =
-                MarketMessage::parse_frame(line.msg.get()).map_err(|e| err(e.to_string()))?;
+            let expected = "expected {\"recv_ts\": MS, \"msg\": FRAME} or {\"recv_ts\": MS, \"rest_book\": BODY}";
+            let line: Line<'_> =
+                serde_json::from_str(raw).map_err(|e| err(format!("{expected}: {e}")))?;
+            let mut messages = Vec::new();
+            match (line.msg, line.rest_book) {
+                (Some(frame), None) => parser.parse_into(frame.get(), &mut messages),
+                (None, Some(body)) => parser.parse_rest_book(body.get()).map(|m| messages.push(m)),
+                _ => return Err(err(expected.to_owned())),
+            }
+            .map_err(|e| err(e.to_string()))?;
             records.push(Record {
                 line: i + 1,
                 recv_ts: line.recv_ts,
@@ -133,6 +145,7 @@ impl Recording {
                     },
                     tick: default_tick,
                     min_size: default_min_size,
+                    neg_risk: false,
                 });
             };
         let mut seen_snapshot: Vec<TokenId> = Vec::new();
@@ -149,6 +162,7 @@ impl Recording {
                         meta.min_size = b.min_size.unwrap_or(meta.min_size);
                         seen_snapshot.push(b.token.clone());
                     }
+                    meta.neg_risk = b.neg_risk.unwrap_or(meta.neg_risk);
                 }
                 MarketMessage::PriceChange {
                     condition, changes, ..

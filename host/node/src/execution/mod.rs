@@ -1,0 +1,3 @@
+//! Talking to the exchange: the call discipline every request goes through.
+
+pub mod retry;
