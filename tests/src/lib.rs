@@ -1,6 +1,8 @@
 //! Helpers for polybox's integration tests: real components built by the real pipeline
 //! (`polybox build`), hand-made components for contract checks, and the CLI binary.
 
+pub mod alloc_count;
+pub mod bench;
 pub mod fake_market;
 
 use std::collections::BTreeMap;
@@ -82,4 +84,79 @@ pub fn without_timing(mut v: serde_json::Value) -> serde_json::Value {
         o.remove("events_per_sec");
     }
     v
+}
+
+/// The books of a session, fed frame by frame: the host's book-update path (frame parsed
+/// with a reused [`FrameParser`](polybox_core::market_message::FrameParser), then applied
+/// to the token's [`OrderBook`](polybox_core::book::OrderBook)), without strategies.
+#[derive(Debug, Default)]
+pub struct FeedBooks {
+    parser: polybox_core::market_message::FrameParser,
+    messages: Vec<polybox_core::market_message::MarketMessage>,
+    /// The books by token.
+    pub books: std::collections::HashMap<polybox_core::ids::TokenId, polybox_core::book::OrderBook>,
+}
+
+impl FeedBooks {
+    /// Parse `frame` and apply it; returns the number of messages.
+    pub fn apply(&mut self, frame: &str) -> usize {
+        use polybox_core::book::OrderBook;
+        use polybox_core::market_message::MarketMessage;
+        use polybox_core::money::{Price, Size};
+        if let Err(e) = self.parser.parse_into(frame, &mut self.messages) {
+            panic!("{e}: {frame}");
+        }
+        for m in &self.messages {
+            match m {
+                MarketMessage::Book(s) => {
+                    let book = self.books.entry(s.token.clone()).or_insert_with(|| {
+                        OrderBook::new(
+                            s.token.clone(),
+                            Price::from_micros(10_000),
+                            Size::from_micros(5_000_000),
+                        )
+                    });
+                    book.apply_snapshot(s.ts, s.bids.iter().copied(), s.asks.iter().copied());
+                }
+                MarketMessage::PriceChange { ts, changes, .. } => {
+                    for c in changes {
+                        if let Some(b) = self.books.get_mut(c.token.as_str()) {
+                            b.apply_change(*ts, c.side, c.price, c.size);
+                        }
+                    }
+                }
+                MarketMessage::TickSize { token, new, .. } => {
+                    if let Some(b) = self.books.get_mut(token.as_str()) {
+                        b.set_tick(*new);
+                    }
+                }
+                MarketMessage::LastTrade { .. } | MarketMessage::Other(_) => {}
+            }
+        }
+        self.messages.len()
+    }
+}
+
+/// The frames of a simulated session (the exchange's format), `events` lines over
+/// `markets` binary markets.
+pub fn simulated_frames(markets: usize, events: usize, seed: u64) -> Vec<String> {
+    let mut out = Vec::new();
+    polybox::market::simulate::simulate(
+        &polybox::market::simulate::SimParams {
+            seed,
+            markets,
+            events,
+            start_ms: polybox::market::simulate::DEFAULT_START_MS,
+        },
+        &mut out,
+    )
+    .unwrap_or_else(|e| panic!("simulating: {e}"));
+    String::from_utf8_lossy(&out)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            v["msg"].to_string()
+        })
+        .collect()
 }

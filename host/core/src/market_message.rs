@@ -150,21 +150,18 @@ struct RawChange<'a> {
     side: &'a str,
 }
 
-/// First pass: only the type (every other field is skipped without allocating).
+/// Every field of every message type the host reads, in one flat struct: one pass, and
+/// nothing nested is skipped (skipping nested values makes serde_json allocate).
 #[derive(Deserialize)]
-struct Tag<'a> {
+struct RawAny<'a> {
     #[serde(borrow, default)]
     event_type: Option<&'a str>,
-}
-
-#[derive(Deserialize)]
-struct RawBook<'a> {
-    #[serde(borrow)]
-    asset_id: &'a str,
     #[serde(borrow, default)]
-    market: &'a str,
-    #[serde(borrow)]
-    timestamp: &'a str,
+    asset_id: Option<&'a str>,
+    #[serde(borrow, default)]
+    market: Option<&'a str>,
+    #[serde(borrow, default)]
+    timestamp: Option<&'a str>,
     #[serde(borrow, default)]
     bids: Vec<RawLevel<'a>>,
     #[serde(borrow, default)]
@@ -175,48 +172,32 @@ struct RawBook<'a> {
     min_order_size: Option<&'a str>,
     #[serde(default)]
     neg_risk: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct RawPriceChange<'a> {
     #[serde(borrow, default)]
-    market: &'a str,
-    #[serde(borrow)]
-    timestamp: &'a str,
-    #[serde(borrow)]
     price_changes: SmallVec<[RawChange<'a>; 4]>,
-}
-
-#[derive(Deserialize)]
-struct RawTickSize<'a> {
-    #[serde(borrow)]
-    asset_id: &'a str,
     #[serde(borrow, default)]
-    market: &'a str,
-    #[serde(borrow)]
-    timestamp: &'a str,
-    #[serde(borrow)]
-    old_tick_size: &'a str,
-    #[serde(borrow)]
-    new_tick_size: &'a str,
-}
-
-#[derive(Deserialize)]
-struct RawTrade<'a> {
-    #[serde(borrow)]
-    asset_id: &'a str,
+    old_tick_size: Option<&'a str>,
     #[serde(borrow, default)]
-    market: &'a str,
-    #[serde(borrow)]
-    timestamp: &'a str,
-    #[serde(borrow)]
-    price: &'a str,
-    #[serde(borrow)]
-    size: &'a str,
-    #[serde(borrow)]
-    side: &'a str,
+    new_tick_size: Option<&'a str>,
+    #[serde(borrow, default)]
+    price: Option<&'a str>,
+    #[serde(borrow, default)]
+    size: Option<&'a str>,
+    #[serde(borrow, default)]
+    side: Option<&'a str>,
     #[serde(borrow, default)]
     fee_rate_bps: Option<&'a str>,
+}
+
+/// Only the type, for a message whose other fields are not what the host expects.
+#[derive(Deserialize)]
+struct Tag<'a> {
+    #[serde(borrow, default)]
+    event_type: Option<&'a str>,
+}
+
+/// A field a message type must have.
+fn req<'a>(v: Option<&'a str>, field: &str) -> Result<&'a str, MessageError> {
+    v.ok_or_else(|| MessageError::Malformed(format!("missing field `{field}`")))
 }
 
 fn price(field: &'static str, s: &str) -> Result<Price, MessageError> {
@@ -352,15 +333,26 @@ impl FrameParser {
 
     /// Parse a REST `/book` body (a book with tick size, minimum size and neg-risk).
     pub fn parse_rest_book(&mut self, body: &str) -> Result<MarketMessage, MessageError> {
-        self.book(body)
+        self.book(serde_json::from_str(body).map_err(malformed)?)
     }
 
     fn message(&mut self, text: &str) -> Result<MarketMessage, MessageError> {
-        let tag: Tag<'_> = serde_json::from_str(text).map_err(malformed)?;
-        match tag.event_type {
-            Some("book") => self.book(text),
+        let raw: RawAny<'_> = match serde_json::from_str(text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                // A type the host does not read may use the same names differently.
+                let tag: Tag<'_> = serde_json::from_str(text).map_err(malformed)?;
+                return match tag.event_type {
+                    Some("book" | "price_change" | "tick_size_change" | "last_trade_price")
+                    | None => Err(malformed(e)),
+                    Some(_) => Ok(MarketMessage::Other(String::new())),
+                };
+            }
+        };
+        let market = raw.market.unwrap_or_default();
+        match raw.event_type {
+            Some("book") => self.book(raw),
             Some("price_change") => {
-                let raw: RawPriceChange<'_> = serde_json::from_str(text).map_err(malformed)?;
                 let mut changes = Changes::new();
                 for c in &raw.price_changes {
                     changes.push(PriceChange {
@@ -371,33 +363,27 @@ impl FrameParser {
                     });
                 }
                 Ok(MarketMessage::PriceChange {
-                    condition: self.condition(raw.market),
-                    ts: ts(raw.timestamp)?,
+                    condition: self.condition(market),
+                    ts: ts(req(raw.timestamp, "timestamp")?)?,
                     changes,
                 })
             }
-            Some("tick_size_change") => {
-                let raw: RawTickSize<'_> = serde_json::from_str(text).map_err(malformed)?;
-                Ok(MarketMessage::TickSize {
-                    token: self.token(raw.asset_id),
-                    condition: self.condition(raw.market),
-                    ts: ts(raw.timestamp)?,
-                    old: price("old_tick_size", raw.old_tick_size)?,
-                    new: price("new_tick_size", raw.new_tick_size)?,
-                })
-            }
-            Some("last_trade_price") => {
-                let raw: RawTrade<'_> = serde_json::from_str(text).map_err(malformed)?;
-                Ok(MarketMessage::LastTrade {
-                    token: self.token(raw.asset_id),
-                    condition: self.condition(raw.market),
-                    ts: ts(raw.timestamp)?,
-                    price: price("price", raw.price)?,
-                    size: size("size", raw.size)?,
-                    side: side(raw.side)?,
-                    fee_rate_bps: raw.fee_rate_bps.and_then(|f| f.parse().ok()),
-                })
-            }
+            Some("tick_size_change") => Ok(MarketMessage::TickSize {
+                token: self.token(req(raw.asset_id, "asset_id")?),
+                condition: self.condition(market),
+                ts: ts(req(raw.timestamp, "timestamp")?)?,
+                old: price("old_tick_size", req(raw.old_tick_size, "old_tick_size")?)?,
+                new: price("new_tick_size", req(raw.new_tick_size, "new_tick_size")?)?,
+            }),
+            Some("last_trade_price") => Ok(MarketMessage::LastTrade {
+                token: self.token(req(raw.asset_id, "asset_id")?),
+                condition: self.condition(market),
+                ts: ts(req(raw.timestamp, "timestamp")?)?,
+                price: price("price", req(raw.price, "price")?)?,
+                size: size("size", req(raw.size, "size")?)?,
+                side: side(req(raw.side, "side")?)?,
+                fee_rate_bps: raw.fee_rate_bps.and_then(|f| f.parse().ok()),
+            }),
             Some(_) => Ok(MarketMessage::Other(String::new())),
             None => Err(MessageError::Malformed(
                 "missing field `event_type`".to_owned(),
@@ -405,12 +391,11 @@ impl FrameParser {
         }
     }
 
-    fn book(&mut self, text: &str) -> Result<MarketMessage, MessageError> {
-        let raw: RawBook<'_> = serde_json::from_str(text).map_err(malformed)?;
+    fn book(&mut self, raw: RawAny<'_>) -> Result<MarketMessage, MessageError> {
         Ok(MarketMessage::Book(BookSnapshot {
-            token: self.token(raw.asset_id),
-            condition: self.condition(raw.market),
-            ts: ts(raw.timestamp)?,
+            token: self.token(req(raw.asset_id, "asset_id")?),
+            condition: self.condition(raw.market.unwrap_or_default()),
+            ts: ts(req(raw.timestamp, "timestamp")?)?,
             bids: levels(&raw.bids)?,
             asks: levels(&raw.asks)?,
             tick: raw.tick_size.map(|t| price("tick_size", t)).transpose()?,
@@ -473,6 +458,61 @@ mod tests {
             }
         ));
         assert!(matches!(&msgs[4], MarketMessage::Other(_)));
+    }
+
+    #[test]
+    fn a_frame_is_used_whole_and_ids_are_interned() {
+        let mut p = FrameParser::default();
+        let mut out = Vec::new();
+        let good = r#"{"event_type":"price_change","market":"0xab","timestamp":"5","price_changes":[{"asset_id":"7","price":"0.5","size":"1","side":"SELL"}]}"#;
+        p.parse_into(&format!("[{good},{good}]"), &mut out).unwrap();
+        assert_eq!(out.len(), 2);
+        let token = |m: &MarketMessage| match m {
+            MarketMessage::PriceChange { changes, .. } => changes[0].token.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(std::ptr::eq(
+            token(&out[0]).as_str(),
+            token(&out[1]).as_str()
+        ));
+        let bad =
+            r#"{"event_type":"price_change","market":"0xab","timestamp":"x","price_changes":[]}"#;
+        let err = p
+            .parse_into(&format!("[{good},{bad}]"), &mut out)
+            .unwrap_err();
+        assert_eq!(err, MessageError::Timestamp("x".to_owned()));
+        assert!(out.is_empty(), "nothing of a bad frame is used");
+        assert!(p.parse_into("[{}", &mut out).is_err());
+        // A type the host does not read, with fields shaped unlike its own, is skipped.
+        p.parse_into(
+            r#"{"event_type":"new_market","price":{"a":1},"timestamp":7}"#,
+            &mut out,
+        )
+        .unwrap();
+        assert!(matches!(out[..], [MarketMessage::Other(_)]));
+        // ... but a known type with a wrong shape is an error.
+        assert!(
+            p.parse_into(
+                r#"{"event_type":"book","asset_id":"7","timestamp":7}"#,
+                &mut out
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn rest_books_carry_tick_min_size_and_neg_risk() {
+        let body = r#"{"market":"0xab","asset_id":"7","timestamp":"1782753357257","hash":"h",
+            "bids":[{"price":"0.48","size":"100"},{"price":"0.50","size":"150"}],
+            "asks":[{"price":"0.53","size":"90"},{"price":"0.51","size":"120"}],
+            "min_order_size":"5","tick_size":"0.01","neg_risk":true,"last_trade_price":"0.50"}"#;
+        let MarketMessage::Book(b) = FrameParser::default().parse_rest_book(body).unwrap() else {
+            panic!("a book")
+        };
+        assert_eq!(b.neg_risk, Some(true));
+        assert_eq!(b.tick, Some(Price::parse("0.01").unwrap()));
+        assert_eq!(b.min_size, Some(Size::parse("5").unwrap()));
+        assert_eq!((b.bids.len(), b.asks.len()), (2, 2));
     }
 
     #[test]
