@@ -3,6 +3,7 @@
 
 pub mod alloc_count;
 pub mod bench;
+pub mod fake_clob;
 pub mod fake_market;
 
 use std::collections::BTreeMap;
