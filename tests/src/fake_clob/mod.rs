@@ -230,17 +230,21 @@ impl FakeClob {
 
     /// A taker from the rest of the market: returns shares matched.
     pub fn take(&self, token: &str, side: Side, limit: u64, size: u64) -> u64 {
-        let mut inner = lock(&self.inner);
-        inner.exchange.now_s = now_s();
-        let before = inner.exchange.trades.len();
-        let matched = inner.exchange.market_take(token, side, limit, size);
-        let fills = inner.exchange.trades[before..]
-            .iter()
-            .filter(|t| t.trader_side == "MAKER")
-            .count();
-        inner.counters.fills += fills as u64;
-        matched
+        take(&mut lock(&self.inner), token, side, limit, size)
     }
+}
+
+/// A taker from the rest of the market, with the makers' fills counted.
+fn take(inner: &mut Inner, token: &str, side: Side, limit: u64, size: u64) -> u64 {
+    inner.exchange.now_s = now_s();
+    let before = inner.exchange.trades.len();
+    let matched = inner.exchange.market_take(token, side, limit, size);
+    let fills = inner.exchange.trades[before..]
+        .iter()
+        .filter(|t| t.trader_side == "MAKER")
+        .count();
+    inner.counters.fills += fills as u64;
+    matched
 }
 
 fn respond(status: u16, body: Value) -> Response {
@@ -893,6 +897,23 @@ fn admin(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> Response 
                 count: u32::try_from(v["count"].as_u64().unwrap_or(1)).unwrap_or(1),
             });
             respond(200, json!({"faults": inner.faults.len()}))
+        }
+        ("POST", "/admin/take") => {
+            let micros = |f: &str| {
+                v[f].as_str()
+                    .and_then(|t| t.parse::<rust_decimal::Decimal>().ok())
+                    .and_then(|d| u64::try_from((d * rust_decimal::Decimal::from(ONE)).trunc().mantissa()).ok())
+            };
+            let side = match v["side"].as_str() {
+                Some("BUY") => Side::Buy,
+                Some("SELL") => Side::Sell,
+                _ => return error(400, "side: BUY or SELL"),
+            };
+            let (Some(token), Some(limit), Some(size)) = (v["token"].as_str(), micros("limit"), micros("size")) else {
+                return error(400, "take: {\"token\", \"side\", \"limit\": \"0.45\", \"size\": \"10\"}");
+            };
+            let matched = take(&mut inner, token, side, limit, size);
+            respond(200, json!({"matched": dec(matched)}))
         }
         _ => error(404, "not found"),
     }
