@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cli;
+mod clob;
 mod feed;
 mod fixtures;
 mod replay;

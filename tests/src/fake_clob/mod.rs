@@ -902,15 +902,23 @@ fn admin(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> Response 
             let micros = |f: &str| {
                 v[f].as_str()
                     .and_then(|t| t.parse::<rust_decimal::Decimal>().ok())
-                    .and_then(|d| u64::try_from((d * rust_decimal::Decimal::from(ONE)).trunc().mantissa()).ok())
+                    .and_then(|d| {
+                        u64::try_from((d * rust_decimal::Decimal::from(ONE)).trunc().mantissa())
+                            .ok()
+                    })
             };
             let side = match v["side"].as_str() {
                 Some("BUY") => Side::Buy,
                 Some("SELL") => Side::Sell,
                 _ => return error(400, "side: BUY or SELL"),
             };
-            let (Some(token), Some(limit), Some(size)) = (v["token"].as_str(), micros("limit"), micros("size")) else {
-                return error(400, "take: {\"token\", \"side\", \"limit\": \"0.45\", \"size\": \"10\"}");
+            let (Some(token), Some(limit), Some(size)) =
+                (v["token"].as_str(), micros("limit"), micros("size"))
+            else {
+                return error(
+                    400,
+                    "take: {\"token\", \"side\", \"limit\": \"0.45\", \"size\": \"10\"}",
+                );
             };
             let matched = take(&mut inner, token, side, limit, size);
             respond(200, json!({"matched": dec(matched)}))
