@@ -1,3 +1,4 @@
 //! Talking to the exchange: the call discipline every request goes through.
 
+pub mod rate_limit;
 pub mod retry;
