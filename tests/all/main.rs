@@ -5,6 +5,7 @@
 
 mod cli;
 mod clob;
+mod exchange;
 mod feed;
 mod fixtures;
 mod replay;

@@ -1,4 +1,5 @@
 //! Talking to the exchange: the call discipline every request goes through.
 
+pub mod exchange;
 pub mod rate_limit;
 pub mod retry;

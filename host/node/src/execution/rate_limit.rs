@@ -224,13 +224,21 @@ mod tests {
             l.acquire(Class::Read, 1).await;
         }
         // Four gaps of at least 100 ms.
-        assert!(t0.elapsed() >= Duration::from_millis(400), "{:?}", t0.elapsed());
+        assert!(
+            t0.elapsed() >= Duration::from_millis(400),
+            "{:?}",
+            t0.elapsed()
+        );
         // A batch of three orders waits for three tokens.
         let t1 = Instant::now();
         l.acquire(Class::Order, 3).await;
         l.acquire(Class::Order, 3).await;
         // The second batch needs 3 tokens at 10/s: 300 ms.
-        assert!(t1.elapsed() >= Duration::from_millis(300), "{:?}", t1.elapsed());
+        assert!(
+            t1.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            t1.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,0 +1,271 @@
+//! The host's exchange door against the fake CLOB: every failure kind classified, retried
+//! only when safe, and posts whose outcome is unknown reconciled instead of re-posted.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use polybox::execution::exchange::{
+    Exchange, ExchangeError, Restriction, Secrets, order_id, same_order,
+};
+use polybox::execution::rate_limit::{Class, Limits};
+use polybox::execution::retry::RetryPolicy;
+use polybox_tests::fake_clob::{FakeClob, Fault, FaultKind, Mode, TOKENS};
+use polymarket_client_sdk_v2::clob::types::request::OrdersRequest;
+use polymarket_client_sdk_v2::clob::types::{OrderStatusType, Side, SignedOrder};
+use polymarket_client_sdk_v2::types::{Decimal, U256};
+
+const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+fn fast() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 3,
+        timeout: Duration::from_millis(500),
+        backoff_min: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(40),
+    }
+}
+
+fn limits() -> Limits {
+    Limits {
+        min_spacing: Duration::from_millis(1),
+        ..Limits::default()
+    }
+}
+
+async fn connect(clob: &FakeClob) -> Exchange {
+    let secrets = Secrets {
+        private_key: KEY.to_owned(),
+        api: None,
+    };
+    Exchange::connect(&clob.url(), &secrets, fast(), limits())
+        .await
+        .unwrap()
+}
+
+async fn bid(x: &Exchange, price: &str) -> SignedOrder {
+    let order = x
+        .client()
+        .limit_order()
+        .token_id(U256::from_str(TOKENS[0]).unwrap())
+        .side(Side::Buy)
+        .price(Decimal::from_str(price).unwrap())
+        .size(Decimal::from(10))
+        .build()
+        .await
+        .unwrap();
+    x.client().sign(x.signer(), order).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn posts_are_signed_and_answered_with_the_local_order_id() {
+    let clob = FakeClob::start(0).await.unwrap();
+    let x = connect(&clob).await;
+    let signed = bid(&x, "0.40").await;
+    let id = order_id(&signed, false).unwrap();
+    let r = x.post(&[signed]).await.unwrap();
+    assert_eq!(
+        (r[0].order_id.as_str(), &r[0].status),
+        (id.as_str(), &OrderStatusType::Live)
+    );
+    // A batch, one leg refused by the exchange (below the minimum size).
+    let ok = bid(&x, "0.41").await;
+    let small = x
+        .client()
+        .limit_order()
+        .token_id(U256::from_str(TOKENS[0]).unwrap())
+        .side(Side::Buy)
+        .price(Decimal::from_str("0.41").unwrap())
+        .size(Decimal::from(1))
+        .build()
+        .await
+        .unwrap();
+    let small = x.client().sign(x.signer(), small).await.unwrap();
+    let r = x.post(&[ok, small]).await.unwrap();
+    assert!(r[0].error_msg.as_deref().unwrap_or_default().is_empty());
+    assert!(
+        r[1].error_msg
+            .as_deref()
+            .unwrap_or_default()
+            .contains("lower than the minimum"),
+        "{:?}",
+        r[1]
+    );
+    assert_eq!(clob.counters().orders_accepted, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_is_unknown_and_resending_the_same_order_is_refused_as_a_duplicate() {
+    let clob = FakeClob::start(0).await.unwrap();
+    let x = connect(&clob).await;
+    let signed = bid(&x, "0.42").await;
+    let id = order_id(&signed, false).unwrap();
+    let again = same_order(&signed);
+    clob.fault(Fault {
+        on: "POST /order".to_owned(),
+        kind: FaultKind::LoseResponse(Duration::from_secs(2)),
+        count: 1,
+    });
+    let e = x.post(&[signed]).await.unwrap_err();
+    assert!(matches!(e, ExchangeError::Unknown { .. }), "{e}");
+    // The exchange has it: reconcile by id, not by posting again.
+    let open = x
+        .call("GET /data/order", Class::Read, false, |c| {
+            let id = id.clone();
+            async move { c.order(&id).await }
+        })
+        .await
+        .unwrap();
+    assert_eq!(open.id, id);
+    let e = x.post(&[again]).await.unwrap_err();
+    assert!(
+        matches!(&e, ExchangeError::Refused { message, .. } if message.ends_with("Duplicated.")),
+        "{e}"
+    );
+    assert_eq!(clob.counters().orders_accepted, 1, "placed once");
+    // A reset connection after the exchange acted is unknown too.
+    clob.fault(Fault {
+        on: "POST /order".to_owned(),
+        kind: FaultKind::Reset,
+        count: 1,
+    });
+    let e = x.post(&[bid(&x, "0.43").await]).await.unwrap_err();
+    assert!(matches!(e, ExchangeError::Unknown { .. }), "{e}");
+    assert_eq!(clob.counters().orders_accepted, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_honoured_and_restrictions_are_not_failures() {
+    let clob = FakeClob::start(0).await.unwrap();
+    let x = connect(&clob).await;
+    clob.fault(Fault {
+        on: "POST /order".to_owned(),
+        kind: FaultKind::Status {
+            status: 429,
+            body: "Too Many Requests".to_owned(),
+            retry_after: Some(1),
+        },
+        count: 1,
+    });
+    #[allow(clippy::disallowed_methods)] // the pause is the behaviour under test
+    let t0 = std::time::Instant::now();
+    let r = x.post(&[bid(&x, "0.44").await]).await.unwrap();
+    assert!(
+        t0.elapsed() >= Duration::from_secs(1),
+        "Retry-After honoured: {:?}",
+        t0.elapsed()
+    );
+    assert!(r[0].success);
+    assert_eq!(clob.counters().orders_accepted, 1);
+
+    clob.set_mode(Mode::CancelOnly);
+    let e = x.post(&[bid(&x, "0.39").await]).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ExchangeError::Restricted {
+                restriction: Restriction::CancelOnly,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let c = x
+        .call("DELETE /cancel-all", Class::Cancel, true, |c| {
+            c.cancel_all_orders()
+        })
+        .await
+        .unwrap();
+    assert_eq!(c.canceled.len(), 1, "cancels still go through");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_are_retried_through_5xx_resets_and_html_then_give_up() {
+    let clob = FakeClob::start(0).await.unwrap();
+    let x = connect(&clob).await;
+    let all = OrdersRequest::builder().build();
+    for kind in [
+        FaultKind::Status {
+            status: 502,
+            body: "<html>Bad Gateway</html>".to_owned(),
+            retry_after: None,
+        },
+        FaultKind::Reset,
+        FaultKind::Delay(Duration::from_secs(1)),
+    ] {
+        clob.fault(Fault {
+            on: "GET /data/orders".to_owned(),
+            kind,
+            count: 2,
+        });
+        let page = x
+            .call("GET /data/orders", Class::Read, false, |c| {
+                c.orders(&all, None)
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.next_cursor, "LTE=");
+    }
+    clob.fault(Fault {
+        on: "GET /data/orders".to_owned(),
+        kind: FaultKind::Status {
+            status: 500,
+            body: "{\"error\":\"Internal server error\"}".to_owned(),
+            retry_after: None,
+        },
+        count: 3,
+    });
+    let e = x
+        .call("GET /data/orders", Class::Read, false, |c| {
+            c.orders(&all, None)
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ExchangeError::Unavailable { attempts: 3, .. }),
+        "{e}"
+    );
+    // An HTML 403 (Cloudflare) is a refusal, not a parse error.
+    clob.fault(Fault {
+        on: "GET /data/orders".to_owned(),
+        kind: FaultKind::Html403,
+        count: 1,
+    });
+    let e = x
+        .call("GET /data/orders", Class::Read, false, |c| {
+            c.orders(&all, None)
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, ExchangeError::Refused { status: 403, .. }),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_exchange_is_unavailable_and_a_bad_key_is_named() {
+    let secrets = Secrets {
+        private_key: KEY.to_owned(),
+        api: None,
+    };
+    let e = Exchange::connect("http://127.0.0.1:9", &secrets, fast(), limits())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ExchangeError::Unavailable { .. }), "{e}");
+    let bad = Secrets {
+        private_key: "not a key".to_owned(),
+        api: None,
+    };
+    let e = Exchange::connect("http://127.0.0.1:9", &bad, fast(), limits())
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("POLYMARKET_PRIVATE_KEY is not a valid hex private key"),
+        "{e}"
+    );
+    assert!(
+        !e.to_string().contains("not a key"),
+        "the key itself is never echoed"
+    );
+}
