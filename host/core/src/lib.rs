@@ -19,6 +19,7 @@ pub mod kill_switch;
 pub mod market_message;
 pub mod money;
 pub mod order;
+pub mod orders;
 pub mod paper;
 pub mod portfolio;
 pub mod risk;

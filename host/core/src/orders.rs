@@ -1,0 +1,685 @@
+//! Orders on a real exchange: the host's record of each order from the approved intent to
+//! its final state, and every fill applied exactly once.
+//!
+//! ```text
+//! pending ─► submitted ─► open ─► partially filled ─► filled
+//!    │           │          │            │
+//!    │           ├─► unknown (no answer: reconciled by exchange id, then open or rejected)
+//!    └───────────┴──────────┴────────────┴─► cancelled / expired / rejected
+//! ```
+//!
+//! Events arrive from the exchange in any order and more than once (user channel, REST
+//! polling, reconciliation). A state never moves backwards; a fill is identified by its
+//! trade id and applied once; a trade that ends `FAILED` is voided and its effect on
+//! positions reversed. What the kernel must do next comes back as [`Effect`]s.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::ids::{OrderId, StrategyId, TokenId};
+use crate::money::{Price, Size, Usdc};
+use crate::order::{Fill, Intent, OrderStatus, OrderUpdate, Side, TimeInForce};
+
+/// Where an order is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderState {
+    /// Journaled, not sent yet.
+    Pending,
+    /// Sent, no answer yet.
+    Submitted,
+    /// Sent and no usable answer: the exchange may have it. Reconciled by exchange id.
+    Unknown,
+    /// Resting on the book.
+    Open,
+    /// Resting, partly filled.
+    PartiallyFilled,
+    /// Completely filled.
+    Filled,
+    /// Cancelled (by us, the exchange, or an FAK/FOK remainder).
+    Cancelled,
+    /// Expired (GTD).
+    Expired,
+    /// Refused by the exchange.
+    Rejected,
+}
+
+impl OrderState {
+    /// No further change is possible (except fills learned late).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            OrderState::Filled | OrderState::Cancelled | OrderState::Expired | OrderState::Rejected
+        )
+    }
+
+    /// May still fill.
+    pub fn is_working(self) -> bool {
+        !self.is_final()
+    }
+
+    /// The status a strategy sees.
+    pub fn status(self) -> OrderStatus {
+        match self {
+            OrderState::Pending
+            | OrderState::Submitted
+            | OrderState::Unknown
+            | OrderState::Open => OrderStatus::Open,
+            OrderState::PartiallyFilled => OrderStatus::PartiallyFilled,
+            OrderState::Filled => OrderStatus::Filled,
+            OrderState::Cancelled | OrderState::Expired => OrderStatus::Cancelled,
+            OrderState::Rejected => OrderStatus::Rejected,
+        }
+    }
+}
+
+/// Settlement of a trade on chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TradeStatus {
+    /// Matched by the engine.
+    Matched,
+    /// Being resubmitted on chain.
+    Retrying,
+    /// In a block.
+    Mined,
+    /// Final on chain.
+    Confirmed,
+    /// Failed on chain: the fill is void.
+    Failed,
+}
+
+impl TradeStatus {
+    /// From the exchange's text (`MATCHED`, `TRADE_STATUS_CONFIRMED`, ...).
+    pub fn parse(s: &str) -> Option<TradeStatus> {
+        Some(
+            match s
+                .trim_start_matches("TRADE_STATUS_")
+                .to_ascii_uppercase()
+                .as_str()
+            {
+                "MATCHED" | "MATCHED_NOT_BROADCASTED" => TradeStatus::Matched,
+                "RETRYING" => TradeStatus::Retrying,
+                "MINED" => TradeStatus::Mined,
+                "CONFIRMED" => TradeStatus::Confirmed,
+                "FAILED" => TradeStatus::Failed,
+                _ => return None,
+            },
+        )
+    }
+}
+
+/// One fill of a tracked order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradeFill {
+    /// Exchange trade id.
+    pub trade_id: String,
+    /// Price.
+    pub price: Price,
+    /// Shares.
+    pub size: Size,
+    /// Fee paid.
+    pub fee: Usdc,
+    /// Settlement.
+    pub status: TradeStatus,
+}
+
+/// An order the host placed on the exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedOrder {
+    /// Host id.
+    pub id: OrderId,
+    /// Owner.
+    pub strategy: StrategyId,
+    /// Token.
+    pub token: TokenId,
+    /// Side.
+    pub side: Side,
+    /// Limit price.
+    pub price: Price,
+    /// Size.
+    pub size: Size,
+    /// Lifetime.
+    pub tif: TimeInForce,
+    /// Post-only.
+    pub post_only: bool,
+    /// The exchange's id (the signed order's digest), once signed.
+    pub exchange_id: Option<String>,
+    /// State.
+    pub state: OrderState,
+    /// Shares filled by fills that are not void.
+    pub filled: Size,
+    /// Fills by trade id.
+    pub fills: BTreeMap<String, TradeFill>,
+    /// Why it was rejected or cancelled, when the exchange said.
+    pub reason: Option<String>,
+    /// Kernel time it was created, ms.
+    pub created_ms: u64,
+}
+
+impl TrackedOrder {
+    fn update(&self, last_fill: Option<Fill>, ts: u64) -> OrderUpdate {
+        OrderUpdate {
+            id: self.id,
+            strategy: self.strategy,
+            token: self.token.clone(),
+            side: self.side,
+            price: self.price,
+            size: self.size,
+            status: self.state.status(),
+            filled: self.filled,
+            last_fill,
+            reason: None,
+            ts,
+        }
+    }
+
+    fn fill(&self, f: &TradeFill, ts: u64) -> Fill {
+        Fill {
+            order: self.id,
+            strategy: self.strategy,
+            token: self.token.clone(),
+            side: self.side,
+            price: f.price,
+            size: f.size,
+            fee: f.fee,
+            ts,
+        }
+    }
+
+    /// Unfilled shares.
+    pub fn remaining(&self) -> Size {
+        self.size.saturating_sub(self.filled)
+    }
+}
+
+/// What the exchange (or the executor talking to it) reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecEvent {
+    /// Signed: its exchange id is known (before it is sent).
+    Signed {
+        /// Host id.
+        id: OrderId,
+        /// Exchange id.
+        exchange_id: String,
+    },
+    /// The request left.
+    Submitted {
+        /// Host id.
+        id: OrderId,
+    },
+    /// Sent without a usable answer.
+    Unknown {
+        /// Host id.
+        id: OrderId,
+        /// What happened.
+        reason: String,
+    },
+    /// On the book (or matched at once: fills follow).
+    Accepted {
+        /// Exchange id.
+        exchange_id: String,
+    },
+    /// Refused.
+    Rejected {
+        /// Host id.
+        id: OrderId,
+        /// The exchange's words.
+        reason: String,
+    },
+    /// A trade of one of our orders, new or with a new settlement status.
+    Trade {
+        /// Exchange id of our order.
+        exchange_id: String,
+        /// Trade id.
+        trade_id: String,
+        /// Price.
+        price: Price,
+        /// Our shares in it.
+        size: Size,
+        /// Our fee.
+        fee: Usdc,
+        /// Settlement.
+        status: TradeStatus,
+    },
+    /// Cancelled (by us, the exchange, an FAK/FOK remainder or the heartbeat).
+    Cancelled {
+        /// Exchange id.
+        exchange_id: String,
+        /// Why, when known.
+        reason: Option<String>,
+    },
+    /// Expired (GTD).
+    Expired {
+        /// Exchange id.
+        exchange_id: String,
+    },
+}
+
+/// What the kernel does with an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Tell the owning strategy.
+    Update(OrderUpdate),
+    /// Apply to positions and risk (once per trade).
+    Fill(Fill),
+    /// Reverse a fill whose trade failed on chain.
+    Void(Fill),
+    /// An event about an order the host does not know (reported, not applied).
+    Unmatched(String),
+}
+
+/// Every order the host placed, by host id and by exchange id.
+#[derive(Debug, Default, Clone)]
+pub struct Orders {
+    orders: BTreeMap<OrderId, TrackedOrder>,
+    by_exchange: HashMap<String, OrderId>,
+    next: u64,
+}
+
+impl Orders {
+    /// Empty; ids continue after `last_id` (from the journal).
+    pub fn starting_after(last_id: u64) -> Orders {
+        Orders {
+            next: last_id,
+            ..Orders::default()
+        }
+    }
+
+    /// A new pending order for an approved intent.
+    pub fn create(&mut self, intent: &Intent, now: u64) -> OrderId {
+        self.next += 1;
+        let id = OrderId(self.next);
+        self.orders.insert(
+            id,
+            TrackedOrder {
+                id,
+                strategy: intent.strategy,
+                token: intent.token.clone(),
+                side: intent.side,
+                price: intent.price,
+                size: intent.size,
+                tif: intent.tif,
+                post_only: intent.post_only,
+                exchange_id: None,
+                state: OrderState::Pending,
+                filled: Size::ZERO,
+                fills: BTreeMap::new(),
+                reason: None,
+                created_ms: now,
+            },
+        );
+        id
+    }
+
+    /// Restore an order from the journal.
+    pub fn restore(&mut self, order: TrackedOrder) {
+        self.next = self.next.max(order.id.0);
+        if let Some(x) = &order.exchange_id {
+            self.by_exchange.insert(x.clone(), order.id);
+        }
+        self.orders.insert(order.id, order);
+    }
+
+    /// An order.
+    pub fn get(&self, id: OrderId) -> Option<&TrackedOrder> {
+        self.orders.get(&id)
+    }
+
+    /// The host id of an exchange id.
+    pub fn by_exchange_id(&self, exchange_id: &str) -> Option<OrderId> {
+        self.by_exchange.get(exchange_id).copied()
+    }
+
+    /// Orders that may still fill.
+    pub fn working(&self) -> impl Iterator<Item = &TrackedOrder> + '_ {
+        self.orders.values().filter(|o| o.state.is_working())
+    }
+
+    /// Every order.
+    pub fn all(&self) -> impl Iterator<Item = &TrackedOrder> + '_ {
+        self.orders.values()
+    }
+
+    fn advance(o: &mut TrackedOrder, to: OrderState) -> bool {
+        // Forward only; a final state is never left.
+        if o.state.is_final() || to <= o.state {
+            return false;
+        }
+        o.state = to;
+        true
+    }
+
+    /// Apply one event at kernel time `ts`.
+    pub fn apply(&mut self, event: ExecEvent, ts: u64) -> Vec<Effect> {
+        let mut out = Vec::new();
+        let lookup = |this: &Self, x: &str| this.by_exchange.get(x).copied();
+        match event {
+            ExecEvent::Signed { id, exchange_id } => {
+                if let Some(o) = self.orders.get_mut(&id) {
+                    o.exchange_id = Some(exchange_id.clone());
+                    self.by_exchange.insert(exchange_id, id);
+                }
+            }
+            ExecEvent::Submitted { id } => {
+                if let Some(o) = self.orders.get_mut(&id) {
+                    Self::advance(o, OrderState::Submitted);
+                }
+            }
+            ExecEvent::Unknown { id, reason } => {
+                if let Some(o) = self.orders.get_mut(&id)
+                    && o.state <= OrderState::Submitted
+                {
+                    o.state = OrderState::Unknown;
+                    o.reason = Some(reason);
+                }
+            }
+            ExecEvent::Accepted { exchange_id } => {
+                match lookup(self, &exchange_id).and_then(|id| self.orders.get_mut(&id)) {
+                    Some(o) => {
+                        if Self::advance(o, OrderState::Open) {
+                            out.push(Effect::Update(o.update(None, ts)));
+                        }
+                    }
+                    None => out.push(Effect::Unmatched(exchange_id)),
+                }
+            }
+            ExecEvent::Rejected { id, reason } => {
+                if let Some(o) = self.orders.get_mut(&id)
+                    && o.state.is_working()
+                    && o.filled.is_zero()
+                {
+                    o.state = OrderState::Rejected;
+                    o.reason = Some(reason);
+                    out.push(Effect::Update(o.update(None, ts)));
+                }
+            }
+            ExecEvent::Trade {
+                exchange_id,
+                trade_id,
+                price,
+                size,
+                fee,
+                status,
+            } => {
+                let Some(o) = lookup(self, &exchange_id).and_then(|id| self.orders.get_mut(&id))
+                else {
+                    out.push(Effect::Unmatched(exchange_id));
+                    return out;
+                };
+                match o.fills.get_mut(&trade_id) {
+                    None if status == TradeStatus::Failed => {
+                        // Never applied, nothing to reverse; remember it so a late MATCHED is ignored.
+                        o.fills.insert(
+                            trade_id.clone(),
+                            TradeFill {
+                                trade_id,
+                                price,
+                                size,
+                                fee,
+                                status,
+                            },
+                        );
+                    }
+                    None => {
+                        let f = TradeFill {
+                            trade_id: trade_id.clone(),
+                            price,
+                            size,
+                            fee,
+                            status,
+                        };
+                        o.filled = o.filled.saturating_add(size).min(o.size);
+                        let fill = o.fill(&f, ts);
+                        o.fills.insert(trade_id, f);
+                        if o.state < OrderState::Open || o.state == OrderState::Unknown {
+                            o.state = OrderState::Open;
+                        }
+                        if o.state.is_working() {
+                            o.state = if o.remaining().is_zero() {
+                                OrderState::Filled
+                            } else {
+                                OrderState::PartiallyFilled
+                            };
+                        }
+                        out.push(Effect::Fill(fill.clone()));
+                        out.push(Effect::Update(o.update(Some(fill), ts)));
+                    }
+                    Some(f) if f.status == TradeStatus::Failed => {}
+                    Some(f) if status == TradeStatus::Failed => {
+                        f.status = TradeStatus::Failed;
+                        let voided = f.clone();
+                        o.filled = o.filled.saturating_sub(voided.size);
+                        let fill = o.fill(&voided, ts);
+                        if o.state == OrderState::Filled || o.state == OrderState::PartiallyFilled {
+                            // Back to resting only if the exchange still has it; a later
+                            // cancel or reconciliation settles it.
+                            o.state = if o.filled.is_zero() {
+                                OrderState::Open
+                            } else {
+                                OrderState::PartiallyFilled
+                            };
+                        }
+                        out.push(Effect::Void(fill));
+                        out.push(Effect::Update(o.update(None, ts)));
+                    }
+                    Some(f) => {
+                        if status > f.status {
+                            f.status = status;
+                        }
+                    }
+                }
+            }
+            ExecEvent::Cancelled {
+                exchange_id,
+                reason,
+            } => match lookup(self, &exchange_id).and_then(|id| self.orders.get_mut(&id)) {
+                Some(o) => {
+                    if o.state.is_working() {
+                        o.state = OrderState::Cancelled;
+                        o.reason = reason;
+                        out.push(Effect::Update(o.update(None, ts)));
+                    }
+                }
+                None => out.push(Effect::Unmatched(exchange_id)),
+            },
+            ExecEvent::Expired { exchange_id } => {
+                if let Some(o) = lookup(self, &exchange_id).and_then(|id| self.orders.get_mut(&id))
+                    && o.state.is_working()
+                {
+                    o.state = OrderState::Expired;
+                    out.push(Effect::Update(o.update(None, ts)));
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::{p, q};
+
+    fn intent(size: &str) -> Intent {
+        Intent {
+            strategy: StrategyId(1),
+            token: TokenId::new("7"),
+            side: Side::Buy,
+            price: p("0.50"),
+            size: q(size),
+            tif: TimeInForce::Gtc,
+            post_only: false,
+        }
+    }
+
+    fn trade(id: &str, size: &str, status: TradeStatus) -> ExecEvent {
+        ExecEvent::Trade {
+            exchange_id: "0xa".to_owned(),
+            trade_id: id.to_owned(),
+            price: p("0.50"),
+            size: q(size),
+            fee: Usdc::ZERO,
+            status,
+        }
+    }
+
+    fn placed() -> (Orders, OrderId) {
+        let mut o = Orders::default();
+        let id = o.create(&intent("10"), 1);
+        o.apply(
+            ExecEvent::Signed {
+                id,
+                exchange_id: "0xa".to_owned(),
+            },
+            1,
+        );
+        o.apply(ExecEvent::Submitted { id }, 1);
+        (o, id)
+    }
+
+    fn fills(effects: &[Effect]) -> usize {
+        effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Fill(_)))
+            .count()
+    }
+
+    #[test]
+    fn fills_apply_once_and_states_only_move_forward() {
+        let (mut o, id) = placed();
+        let e = o.apply(
+            ExecEvent::Accepted {
+                exchange_id: "0xa".to_owned(),
+            },
+            2,
+        );
+        assert_eq!(o.get(id).unwrap().state, OrderState::Open);
+        assert_eq!(e.len(), 1);
+        assert_eq!(
+            fills(&o.apply(trade("t1", "4", TradeStatus::Matched), 3)),
+            1
+        );
+        assert_eq!(o.get(id).unwrap().state, OrderState::PartiallyFilled);
+        // The same trade again (user channel, then REST): nothing.
+        assert!(
+            o.apply(trade("t1", "4", TradeStatus::Matched), 4)
+                .is_empty()
+        );
+        // A late "accepted" does not move it back.
+        assert!(
+            o.apply(
+                ExecEvent::Accepted {
+                    exchange_id: "0xa".to_owned()
+                },
+                5
+            )
+            .is_empty()
+        );
+        assert_eq!(o.get(id).unwrap().state, OrderState::PartiallyFilled);
+        // Settlement progresses without new fills; it never goes back.
+        assert!(
+            o.apply(trade("t1", "4", TradeStatus::Confirmed), 6)
+                .is_empty()
+        );
+        o.apply(trade("t1", "4", TradeStatus::Mined), 7);
+        assert_eq!(
+            o.get(id).unwrap().fills["t1"].status,
+            TradeStatus::Confirmed
+        );
+        assert_eq!(
+            fills(&o.apply(trade("t2", "6", TradeStatus::Matched), 8)),
+            1
+        );
+        assert_eq!(o.get(id).unwrap().state, OrderState::Filled);
+        assert!(
+            o.apply(
+                ExecEvent::Cancelled {
+                    exchange_id: "0xa".to_owned(),
+                    reason: None
+                },
+                9
+            )
+            .is_empty()
+        );
+        assert_eq!(o.get(id).unwrap().filled, q("10"));
+    }
+
+    #[test]
+    fn a_failed_trade_is_voided_once() {
+        let (mut o, id) = placed();
+        o.apply(trade("t1", "4", TradeStatus::Matched), 2);
+        let e = o.apply(trade("t1", "4", TradeStatus::Failed), 3);
+        assert!(matches!(&e[0], Effect::Void(f) if f.size == q("4")));
+        assert_eq!(o.get(id).unwrap().filled, Size::ZERO);
+        assert!(o.apply(trade("t1", "4", TradeStatus::Failed), 4).is_empty());
+        assert!(
+            o.apply(trade("t1", "4", TradeStatus::Matched), 5)
+                .is_empty(),
+            "a failed trade stays failed"
+        );
+        // A trade first seen as FAILED is never applied.
+        assert!(o.apply(trade("t9", "1", TradeStatus::Failed), 6).is_empty());
+        assert_eq!(o.get(id).unwrap().filled, Size::ZERO);
+    }
+
+    #[test]
+    fn unknown_outcomes_settle_by_what_the_exchange_reports() {
+        let (mut o, id) = placed();
+        o.apply(
+            ExecEvent::Unknown {
+                id,
+                reason: "timeout".to_owned(),
+            },
+            2,
+        );
+        assert_eq!(o.get(id).unwrap().state, OrderState::Unknown);
+        // Found among open orders: open.
+        o.apply(
+            ExecEvent::Accepted {
+                exchange_id: "0xa".to_owned(),
+            },
+            3,
+        );
+        assert_eq!(o.get(id).unwrap().state, OrderState::Open);
+        // A fill straight after an unknown outcome also settles it.
+        let (mut o, id) = placed();
+        o.apply(
+            ExecEvent::Unknown {
+                id,
+                reason: "reset".to_owned(),
+            },
+            2,
+        );
+        o.apply(trade("t1", "10", TradeStatus::Matched), 3);
+        assert_eq!(o.get(id).unwrap().state, OrderState::Filled);
+        // Rejected only when nothing filled.
+        assert!(
+            o.apply(
+                ExecEvent::Rejected {
+                    id,
+                    reason: "late".to_owned()
+                },
+                4
+            )
+            .is_empty()
+        );
+        // Events for orders the host never placed are reported.
+        assert!(
+            matches!(&o.apply(ExecEvent::Cancelled { exchange_id: "0xzz".to_owned(), reason: None }, 5)[0], Effect::Unmatched(x) if x == "0xzz")
+        );
+    }
+
+    #[test]
+    fn trade_statuses_parse_the_exchange_s_spellings() {
+        assert_eq!(
+            TradeStatus::parse("TRADE_STATUS_CONFIRMED"),
+            Some(TradeStatus::Confirmed)
+        );
+        assert_eq!(
+            TradeStatus::parse("MATCHED_NOT_BROADCASTED"),
+            Some(TradeStatus::Matched)
+        );
+        assert_eq!(TradeStatus::parse("failed"), Some(TradeStatus::Failed));
+        assert_eq!(TradeStatus::parse("WHATEVER"), None);
+    }
+}
