@@ -17,6 +17,14 @@ pub enum Side {
 }
 
 impl Side {
+    /// The wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "BUY",
+            Side::Sell => "SELL",
+        }
+    }
+
     /// Parse the wire form `"BUY"` / `"SELL"`.
     pub fn parse(text: &str) -> Option<Side> {
         match text {
@@ -36,6 +44,27 @@ pub enum TimeInForce {
     Fak,
     /// Fill or kill: fills completely now or not at all.
     Fok,
+}
+
+impl TimeInForce {
+    /// The exchange's name (`GTC`, `FAK`, `FOK`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeInForce::Gtc => "GTC",
+            TimeInForce::Fak => "FAK",
+            TimeInForce::Fok => "FOK",
+        }
+    }
+
+    /// From the exchange's name.
+    pub fn parse(s: &str) -> Option<TimeInForce> {
+        match s {
+            "GTC" => Some(TimeInForce::Gtc),
+            "FAK" => Some(TimeInForce::Fak),
+            "FOK" => Some(TimeInForce::Fok),
+            _ => None,
+        }
+    }
 }
 
 /// What a strategy asks for. It becomes an order only through `risk::Gate`.

@@ -57,6 +57,39 @@ impl OrderState {
         !self.is_final()
     }
 
+    /// Every state, for parsing.
+    pub const ALL: [OrderState; 9] = [
+        OrderState::Pending,
+        OrderState::Submitted,
+        OrderState::Unknown,
+        OrderState::Open,
+        OrderState::PartiallyFilled,
+        OrderState::Filled,
+        OrderState::Cancelled,
+        OrderState::Expired,
+        OrderState::Rejected,
+    ];
+
+    /// Its name (`pending`, `partially_filled`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderState::Pending => "pending",
+            OrderState::Submitted => "submitted",
+            OrderState::Unknown => "unknown",
+            OrderState::Open => "open",
+            OrderState::PartiallyFilled => "partially_filled",
+            OrderState::Filled => "filled",
+            OrderState::Cancelled => "cancelled",
+            OrderState::Expired => "expired",
+            OrderState::Rejected => "rejected",
+        }
+    }
+
+    /// From its name.
+    pub fn parse(s: &str) -> Option<OrderState> {
+        OrderState::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
     /// The status a strategy sees.
     pub fn status(self) -> OrderStatus {
         match self {
@@ -89,6 +122,17 @@ pub enum TradeStatus {
 }
 
 impl TradeStatus {
+    /// The exchange's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TradeStatus::Matched => "MATCHED",
+            TradeStatus::Retrying => "RETRYING",
+            TradeStatus::Mined => "MINED",
+            TradeStatus::Confirmed => "CONFIRMED",
+            TradeStatus::Failed => "FAILED",
+        }
+    }
+
     /// From the exchange's text (`MATCHED`, `TRADE_STATUS_CONFIRMED`, ...).
     pub fn parse(s: &str) -> Option<TradeStatus> {
         Some(
