@@ -18,10 +18,12 @@ use crate::ids::{OrderId, StrategyId, TokenId};
 use crate::market_message::MarketMessage;
 use crate::money::{Price, Size, Usdc};
 use crate::order::{Intent, OrderUpdate, Side};
-use crate::paper::{PaperOrder, PaperVenue};
+use crate::orders::{Effect, ExecEvent, Orders};
+use crate::paper::PaperVenue;
 use crate::portfolio::{Pnl, Portfolio, Position};
 use crate::risk::Exposure;
 use crate::risk::{Gate, RejectReason, Rejection};
+use crate::venue::{Command, LiveVenue, OrderView, Venue};
 
 /// Static facts about one outcome token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,7 +139,7 @@ pub struct Desk {
     meta: BTreeMap<TokenId, MarketMeta>,
     grants: BTreeMap<StrategyId, BTreeSet<TokenId>>,
     gate: Gate,
-    venue: PaperVenue,
+    venue: Venue,
     portfolio: Portfolio,
     counters: BTreeMap<StrategyId, Counters>,
     outbox: Vec<OrderUpdate>,
@@ -167,7 +169,7 @@ impl Desk {
             meta: BTreeMap::new(),
             grants: BTreeMap::new(),
             gate,
-            venue: PaperVenue::new(),
+            venue: Venue::Paper(PaperVenue::new()),
             portfolio: Portfolio::new(),
             counters: BTreeMap::new(),
             outbox: Vec::new(),
@@ -343,7 +345,10 @@ impl Desk {
                 }
                 book.apply_snapshot(s.ts, s.bids.iter().copied(), s.asks.iter().copied());
                 let updates = match self.books.get(&s.token) {
-                    Some(b) => self.venue.on_snapshot(b, s.ts),
+                    Some(b) => match &mut self.venue {
+                        Venue::Paper(p) => p.on_snapshot(b, s.ts),
+                        Venue::Live(_) => Vec::new(),
+                    },
                     None => Vec::new(),
                 };
                 self.emit(updates);
@@ -376,7 +381,10 @@ impl Desk {
                         price: c.price,
                         size: c.size,
                     };
-                    let updates = self.venue.on_level(&c.token, c.side, level, *ts);
+                    let updates = match &mut self.venue {
+                        Venue::Paper(p) => p.on_level(&c.token, c.side, level, *ts),
+                        Venue::Live(_) => Vec::new(),
+                    };
                     self.emit(updates);
                     match touched.iter_mut().find(|(t, _)| *t == c.token) {
                         Some((_, v)) => v.push((c.side, level)),
@@ -419,7 +427,10 @@ impl Desk {
                 {
                     meta.fees.rate_bps = *bps;
                 }
-                let updates = self.venue.on_trade(token, *price, *size, *ts);
+                let updates = match &mut self.venue {
+                    Venue::Paper(p) => p.on_trade(token, *price, *size, *ts),
+                    Venue::Live(_) => Vec::new(),
+                };
                 self.emit(updates);
                 events.push(MarketEvent::Trade {
                     token: token.clone(),
@@ -496,9 +507,14 @@ impl Desk {
                 let Some(book) = self.books.get(&token) else {
                     return Err(Rejection::new(RejectReason::UnknownMarket, "book vanished"));
                 };
-                let (id, updates) = self.venue.place(approved, book, fees, self.now);
-                self.emit(updates);
-                Ok(id)
+                match &mut self.venue {
+                    Venue::Paper(p) => {
+                        let (id, updates) = p.place(approved, book, fees, self.now);
+                        self.emit(updates);
+                        Ok(id)
+                    }
+                    Venue::Live(l) => Ok(l.place(approved, self.now)),
+                }
             }
             Err(r) => {
                 *c.rejected.entry(r.reason.code()).or_default() += 1;
@@ -596,9 +612,9 @@ impl Desk {
         let mut max_buy: BTreeMap<(StrategyId, &TokenId), Price> = BTreeMap::new();
         let buys = self
             .venue
-            .all_orders()
+            .working()
             .filter(|o| o.side == Side::Buy)
-            .map(|o| (o.strategy, &o.token, o.price));
+            .map(|o| (o.strategy, o.token, o.price));
         let this = (intent.side == Side::Buy).then_some((s, &intent.token, intent.price));
         for (strategy, token, price) in buys.chain(this) {
             let m = max_buy.entry((strategy, token)).or_insert(price);
@@ -616,23 +632,23 @@ impl Desk {
         let mut strategy_exposure = Usdc::ZERO;
         let mut strategy_open_orders = 0u32;
         let mut tokens: BTreeSet<&TokenId> = self.portfolio.all().map(|(_, t, _)| t).collect();
-        for o in self.venue.all_orders() {
+        for o in self.venue.working() {
             let remaining = o.remaining();
             let worst = match o.side {
                 Side::Buy => {
                     reserved += Usdc::notional(o.price, remaining)
                         + self
-                            .fees_of(&o.token)
+                            .fees_of(o.token)
                             .max_taker_fee(Side::Buy, o.price, remaining);
-                    tokens.insert(&o.token);
-                    self.worst_loss(&o.token, o.side, o.price, remaining, Decimal::ZERO)
+                    tokens.insert(o.token);
+                    self.worst_loss(o.token, o.side, o.price, remaining, Decimal::ZERO)
                 }
                 Side::Sell => self.worst_loss(
-                    &o.token,
+                    o.token,
                     o.side,
                     o.price,
                     remaining,
-                    bound(o.strategy, &o.token),
+                    bound(o.strategy, o.token),
                 ),
             };
             committed += worst;
@@ -669,8 +685,16 @@ impl Desk {
     /// Cancel one of the strategy's orders.
     pub fn cancel(&mut self, strategy: StrategyId, id: OrderId) -> Result<(), Rejection> {
         self.counters.entry(strategy).or_default().cancels += 1;
-        let u = self.venue.cancel(strategy, id, self.now)?;
-        self.outbox.push(u);
+        match &mut self.venue {
+            Venue::Paper(p) => {
+                let u = p.cancel(strategy, id, self.now)?;
+                self.outbox.push(u);
+            }
+            Venue::Live(l) => {
+                let effects = l.cancel(strategy, id, self.now)?;
+                self.effects(effects);
+            }
+        }
         Ok(())
     }
 
@@ -682,10 +706,33 @@ impl Desk {
         token: Option<&TokenId>,
         reason: Option<RejectReason>,
     ) -> u32 {
-        let updates = self.venue.cancel_all(strategy, token, reason, self.now);
-        let n = u32::try_from(updates.len()).unwrap_or(u32::MAX);
-        self.outbox.extend(updates);
-        n
+        let now = self.now;
+        match &mut self.venue {
+            Venue::Paper(p) => {
+                let updates = p.cancel_all(strategy, token, reason, now);
+                let n = u32::try_from(updates.len()).unwrap_or(u32::MAX);
+                self.outbox.extend(updates);
+                n
+            }
+            Venue::Live(l) => {
+                let ids: Vec<OrderId> = l
+                    .orders()
+                    .working()
+                    .filter(|o| o.strategy == strategy && token.is_none_or(|t| *t == o.token))
+                    .map(|o| o.id)
+                    .collect();
+                let mut effects = Vec::new();
+                let mut n = 0u32;
+                for id in ids {
+                    if let Ok(e) = l.cancel(strategy, id, now) {
+                        effects.extend(e);
+                        n += 1;
+                    }
+                }
+                self.effects(effects);
+                n
+            }
+        }
     }
 
     /// Take the queued order updates, oldest first.
@@ -699,8 +746,71 @@ impl Desk {
     }
 
     /// A strategy's open orders.
-    pub fn open_orders(&self, strategy: StrategyId) -> impl Iterator<Item = &PaperOrder> + '_ {
+    pub fn open_orders(&self, strategy: StrategyId) -> impl Iterator<Item = OrderView<'_>> + '_ {
         self.venue.open_orders(strategy)
+    }
+
+    /// Trade on the exchange from now on: approved orders become [`Command`]s for the
+    /// executor, and its [`ExecEvent`]s bring fills. `orders` are those restored from the
+    /// journal.
+    pub fn use_live_venue(&mut self, orders: Orders) {
+        self.venue = Venue::Live(LiveVenue::new(orders));
+    }
+
+    /// The exchange's order records (live venue only).
+    pub fn live_orders(&self) -> Option<&Orders> {
+        match &self.venue {
+            Venue::Live(l) => Some(l.orders()),
+            Venue::Paper(_) => None,
+        }
+    }
+
+    /// Commands for the executor (live venue only), oldest first.
+    pub fn take_commands(&mut self) -> Vec<Command> {
+        match &mut self.venue {
+            Venue::Live(l) => l.take_commands(),
+            Venue::Paper(_) => Vec::new(),
+        }
+    }
+
+    /// What the exchange did to our orders: fills reach positions and risk once, updates
+    /// reach strategies, failed trades are reversed. Returns exchange ids the host does
+    /// not know (to report).
+    pub fn apply_exec(&mut self, event: ExecEvent) -> Vec<String> {
+        let now = self.now;
+        let effects = match &mut self.venue {
+            Venue::Live(l) => l.apply(event, now),
+            Venue::Paper(_) => Vec::new(),
+        };
+        self.effects(effects)
+    }
+
+    fn effects(&mut self, effects: Vec<Effect>) -> Vec<String> {
+        let mut unmatched = Vec::new();
+        for e in effects {
+            match e {
+                Effect::Update(u) => self.emit(vec![u]),
+                Effect::Void(f) => {
+                    // The trade failed on chain: the opposite fill, fee returned.
+                    let reverse = crate::order::Fill {
+                        side: match f.side {
+                            Side::Buy => Side::Sell,
+                            Side::Sell => Side::Buy,
+                        },
+                        fee: -f.fee,
+                        ..f
+                    };
+                    let realized = self.portfolio.apply_fill(&reverse);
+                    self.wallet.on_fill(&reverse);
+                    self.gate
+                        .ledger_mut()
+                        .on_realized(reverse.strategy, realized);
+                    self.update_bankroll();
+                }
+                Effect::Unmatched(x) => unmatched.push(x),
+            }
+        }
+        unmatched
     }
 
     /// A strategy's positions.
@@ -729,8 +839,7 @@ impl Desk {
     /// Cancel every open order of every strategy (the kill switch's `--cancel-all`);
     /// returns how many.
     pub fn cancel_everything(&mut self) -> u32 {
-        let strategies: BTreeSet<StrategyId> =
-            self.venue.all_orders().map(|o| o.strategy).collect();
+        let strategies: BTreeSet<StrategyId> = self.venue.working().map(|o| o.strategy).collect();
         strategies
             .into_iter()
             .map(|s| self.cancel_all(s, None, Some(RejectReason::KillSwitch)))
@@ -1001,5 +1110,80 @@ mod tests {
                 .all(|u| u.status == OrderStatus::Cancelled)
         );
         assert_eq!(d.open_orders(StrategyId(0)).count(), 0);
+    }
+
+    #[test]
+    fn on_the_live_venue_orders_become_commands_and_exchange_events_bring_fills() {
+        use crate::orders::TradeStatus;
+        let mut d = desk();
+        d.use_live_venue(Orders::default());
+        // Marketable, but nothing fills here: the exchange decides.
+        let id = d.submit(intent(Side::Buy, "0.45", "10")).unwrap();
+        assert!(d.take_updates().is_empty());
+        let cmds = d.take_commands();
+        assert!(matches!(&cmds[..], [Command::Place(p)] if p.id == id && p.size == q("10")));
+        assert_eq!(
+            d.open_orders(StrategyId(0)).count(),
+            1,
+            "working while pending"
+        );
+        d.apply_exec(ExecEvent::Signed {
+            id,
+            exchange_id: "0xa".to_owned(),
+        });
+        d.apply_exec(ExecEvent::Submitted { id });
+        d.apply_exec(ExecEvent::Accepted {
+            exchange_id: "0xa".to_owned(),
+        });
+        let trade = |status| ExecEvent::Trade {
+            exchange_id: "0xa".to_owned(),
+            trade_id: "t1".to_owned(),
+            price: p("0.45"),
+            size: q("10"),
+            fee: crate::money::Usdc::ZERO,
+            status,
+        };
+        d.apply_exec(trade(TradeStatus::Matched));
+        d.apply_exec(trade(TradeStatus::Matched));
+        assert_eq!(
+            d.positions(StrategyId(0)).next().unwrap().1.size,
+            q("10"),
+            "applied once"
+        );
+        let updates = d.take_updates();
+        assert_eq!(updates.last().unwrap().status, OrderStatus::Filled);
+        // The trade fails on chain: the position goes back.
+        d.apply_exec(trade(TradeStatus::Failed));
+        assert!(d.positions(StrategyId(0)).all(|(_, p)| p.size.is_zero()));
+
+        // A cancel before the executor took the order withdraws it here; after, it is a command.
+        let a = d.submit(intent(Side::Buy, "0.30", "10")).unwrap();
+        d.cancel(StrategyId(0), a).unwrap();
+        assert_eq!(
+            d.take_updates().last().unwrap().status,
+            OrderStatus::Cancelled
+        );
+        assert!(d.take_commands().is_empty(), "never sent");
+        let b = d.submit(intent(Side::Buy, "0.30", "10")).unwrap();
+        d.take_commands();
+        d.apply_exec(ExecEvent::Signed {
+            id: b,
+            exchange_id: "0xb".to_owned(),
+        });
+        d.cancel(StrategyId(0), b).unwrap();
+        assert_eq!(
+            d.take_commands(),
+            vec![Command::Cancel {
+                id: b,
+                exchange_id: "0xb".to_owned()
+            }]
+        );
+        assert_eq!(
+            d.apply_exec(ExecEvent::Cancelled {
+                exchange_id: "0xzz".to_owned(),
+                reason: None
+            }),
+            vec!["0xzz".to_owned()]
+        );
     }
 }

@@ -23,6 +23,7 @@ pub mod orders;
 pub mod paper;
 pub mod portfolio;
 pub mod risk;
+pub mod venue;
 
 #[cfg(test)]
 mod test_util;

@@ -302,10 +302,9 @@ pub enum ExecEvent {
 /// What the kernel does with an event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Tell the owning strategy.
+    /// Tell the owning strategy; a `last_fill` is applied to positions and risk (once per
+    /// trade).
     Update(OrderUpdate),
-    /// Apply to positions and risk (once per trade).
-    Fill(Fill),
     /// Reverse a fill whose trade failed on chain.
     Void(Fill),
     /// An event about an order the host does not know (reported, not applied).
@@ -382,6 +381,17 @@ impl Orders {
     /// Every order.
     pub fn all(&self) -> impl Iterator<Item = &TrackedOrder> + '_ {
         self.orders.values()
+    }
+
+    /// Cancel an order that never left the host.
+    pub fn withdraw(&mut self, id: OrderId, ts: u64) -> Vec<Effect> {
+        match self.orders.get_mut(&id) {
+            Some(o) if o.state == OrderState::Pending => {
+                o.state = OrderState::Cancelled;
+                vec![Effect::Update(o.update(None, ts))]
+            }
+            _ => Vec::new(),
+        }
     }
 
     fn advance(o: &mut TrackedOrder, to: OrderState) -> bool {
@@ -485,7 +495,6 @@ impl Orders {
                                 OrderState::PartiallyFilled
                             };
                         }
-                        out.push(Effect::Fill(fill.clone()));
                         out.push(Effect::Update(o.update(Some(fill), ts)));
                     }
                     Some(f) if f.status == TradeStatus::Failed => {}
@@ -584,7 +593,7 @@ mod tests {
     fn fills(effects: &[Effect]) -> usize {
         effects
             .iter()
-            .filter(|e| matches!(e, Effect::Fill(_)))
+            .filter(|e| matches!(e, Effect::Update(u) if u.last_fill.is_some()))
             .count()
     }
 

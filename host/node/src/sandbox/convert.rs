@@ -5,9 +5,9 @@ use polybox_core::desk::{BookChange, MarketEvent, MarketMeta};
 use polybox_core::ids::{StrategyId, TokenId};
 use polybox_core::money::{Price, Size};
 use polybox_core::order::{Intent, OrderStatus, OrderUpdate, Side, TimeInForce};
-use polybox_core::paper::PaperOrder;
 use polybox_core::portfolio::Position;
 use polybox_core::risk::{RejectReason, Rejection};
+use polybox_core::venue::OrderView;
 
 use super::bindings::types as wit;
 
@@ -211,7 +211,7 @@ pub fn position(token: &TokenId, p: &Position, mark: Option<Price>) -> wit::Posi
 }
 
 /// An open order.
-pub fn open_order(o: &PaperOrder) -> wit::OpenOrder {
+pub fn open_order(o: OrderView<'_>) -> wit::OpenOrder {
     wit::OpenOrder {
         id: o.id.0,
         token: o.token.to_string(),
