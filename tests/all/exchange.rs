@@ -269,3 +269,87 @@ async fn an_unreachable_exchange_is_unavailable_and_a_bad_key_is_named() {
         "the key itself is never echoed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_live_trades_the_quoter_on_the_fake_exchange_end_to_end() {
+    let clob = FakeClob::start(0).await.unwrap();
+    let mut market =
+        polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], 17).await;
+    let dir = tempfile::tempdir().unwrap();
+    let child = tokio::process::Command::new(polybox_tests::polybox_bin())
+        .args(["run", "--live", "--duration", "8", "--json", "--markets"])
+        .arg(format!("{},{}", TOKENS[0], TOKENS[1]))
+        .arg("--strategy")
+        .arg(polybox_tests::component("strategies/spread-quoter"))
+        .args(["--set", &format!("exchange.clob_url=\"{}\"", clob.url())])
+        .args(["--set", &format!("exchange.ws_url=\"{}\"", market.url())])
+        .args(["--set", &format!("store.dir=\"{}\"", dir.path().display())])
+        .current_dir(dir.path())
+        .env("POLYMARKET_PRIVATE_KEY", KEY)
+        .env("POLYBOX_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for our quotes on the exchange, then let the market trade against them.
+    let mut filled = 0u64;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        market.step(2);
+        let state = clob.state();
+        let open = state["open_orders"].as_array().cloned().unwrap_or_default();
+        for o in open.iter().filter(|o| o["side"] == "BUY") {
+            let token = o["asset_id"].as_str().unwrap();
+            let price = Decimal::from_str(o["price"].as_str().unwrap()).unwrap();
+            let micros =
+                u64::try_from((price * Decimal::from(1_000_000)).trunc().mantissa()).unwrap();
+            filled += clob.take(
+                token,
+                polybox_tests::fake_clob::exchange::Side::Sell,
+                micros,
+                1_000 * 1_000_000,
+            );
+        }
+        if filled > 0 {
+            break;
+        }
+    }
+    assert!(
+        filled > 0,
+        "the quoter's bids reached the exchange: {}",
+        clob.state()
+    );
+    let out = child.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let counters = clob.counters();
+    assert!(counters.orders_accepted > 0);
+    assert_eq!(
+        (counters.signature_failures, counters.auth_failures),
+        (0, 0)
+    );
+    assert_eq!(
+        v["fills"].as_u64().unwrap(),
+        counters.fills,
+        "every fill the exchange made reached the host once: {v}"
+    );
+    assert!(v["data"].as_str().unwrap().ends_with("(live)"), "{v}");
+    // The journal holds every order the exchange accepted.
+    let store = polybox::store::Store::open(dir.path()).unwrap();
+    let journaled = store.load_orders().unwrap();
+    assert!(
+        journaled.len() as u64 >= counters.orders_accepted,
+        "{} < {}",
+        journaled.len(),
+        counters.orders_accepted
+    );
+    assert!(
+        journaled
+            .iter()
+            .all(|(o, signed)| o.exchange_id.is_some() == signed.is_some())
+    );
+}

@@ -1,5 +1,6 @@
-//! `polybox run`: strategies on the live market channel, paper fills against those books
-//! (live execution arrives with its own issue).
+//! `polybox run`: strategies on the live market channel, with paper fills against those
+//! books by default, or on the exchange with `--live` (orders signed, journaled and posted
+//! through [`crate::execution`]).
 //!
 //! The feed runs on a tokio runtime; the kernel stays on this thread and takes the feed's
 //! events in order from one channel. Kernel time is the receive time of each frame.
@@ -13,7 +14,11 @@ use polybox_core::market_message::{FrameParser, MarketMessage};
 use tokio::sync::mpsc;
 
 use crate::config::HostConfig;
+use crate::execution::exchange::{Exchange, Secrets};
+use crate::execution::executor::Executor;
+use crate::execution::rate_limit::Limits;
 use crate::execution::retry::RetryPolicy;
+use crate::execution::session::{Inbound, Session};
 use crate::market::feed::{self, FeedEvent, FeedHealth};
 use crate::market::recorder::Recorder;
 use crate::market::recording::{Record, Recording};
@@ -34,6 +39,43 @@ pub struct RunOptions {
     pub duration: Option<Duration>,
     /// Record the feed to this file while trading.
     pub record: Option<PathBuf>,
+    /// Trade on the exchange (`--live`) instead of paper.
+    pub live: bool,
+}
+
+/// Connect to the exchange for `--live`: secrets from the environment, the journal in
+/// the state directory.
+fn live_session(
+    runtime: &tokio::runtime::Runtime,
+    config: &HostConfig,
+) -> Result<
+    (
+        Session,
+        mpsc::Receiver<Inbound>,
+        polybox_core::orders::Orders,
+    ),
+    ReplayError,
+> {
+    let secrets = Secrets::from_env().map_err(ReplayError::Usage)?;
+    let exchange = runtime
+        .block_on(Exchange::connect(
+            &config.exchange.clob_url,
+            &secrets,
+            RetryPolicy::default(),
+            Limits::default(),
+        ))
+        .map_err(|e| ReplayError::Host(format!("cannot trade live: {e}")))?;
+    tracing::warn!(clob = %config.exchange.clob_url, "LIVE trading: orders are real");
+    let store = crate::store::Store::open(&config.store.dir)?;
+    Ok(Session::new(Executor::new(exchange), store)?)
+}
+
+/// What the run loop waits for.
+enum Input {
+    Feed(FeedEvent),
+    Exec(Inbound),
+    Poll,
+    Heartbeat,
 }
 
 /// How long to wait for the first snapshots before loading strategies.
@@ -132,6 +174,11 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
         stopper.abort();
     });
 
+    let mut live = if opts.live {
+        Some(live_session(&runtime, config)?)
+    } else {
+        None
+    };
     let mut recorder = opts.record.as_deref().map(Recorder::create).transpose()?;
     let mut parser = FrameParser::default();
     // Market metadata from REST when reachable, then the initial dump: a snapshot of
@@ -191,6 +238,13 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     let deadline = Deadline::WallClock(config.sandbox.deadline_ms);
     let mut kernel =
         replay::kernel_for(config, &recording, &opts.strategies, &ropts, deadline, None)?;
+    let (mut session, mut inbound) = match live.take() {
+        Some((session, inbound, orders)) => {
+            kernel.use_live_venue(orders);
+            (Some(session), Some(inbound))
+        }
+        None => (None, None),
+    };
     #[allow(clippy::disallowed_methods)] // elapsed time for the summary only
     let started = std::time::Instant::now();
     for r in &recording.records {
@@ -200,7 +254,44 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     }
     let mut resync_pending = false;
     let mut messages = Vec::new();
-    while let Some(event) = runtime.block_on(rx.recv()) {
+    let (mut poll, mut beat) = runtime.block_on(async {
+        (
+            tokio::time::interval(Duration::from_secs(1)),
+            tokio::time::interval(Duration::from_secs(5)),
+        )
+    });
+    loop {
+        let live_on = session.is_some();
+        let next = runtime.block_on(async {
+            tokio::select! {
+                e = rx.recv() => e.map(Input::Feed),
+                Some(x) = async { inbound.as_mut()?.recv().await }, if live_on => Some(Input::Exec(x)),
+                _ = poll.tick(), if live_on => Some(Input::Poll),
+                _ = beat.tick(), if live_on => Some(Input::Heartbeat),
+            }
+        });
+        let event = match next {
+            None => break,
+            Some(Input::Feed(e)) => e,
+            Some(Input::Exec(x)) => {
+                if let Some(s) = session.as_mut() {
+                    s.on_inbound(&mut kernel, &runtime, x);
+                }
+                continue;
+            }
+            Some(Input::Poll) => {
+                if let Some(s) = session.as_ref() {
+                    s.poll(&kernel, &runtime);
+                }
+                continue;
+            }
+            Some(Input::Heartbeat) => {
+                if let Some(s) = session.as_ref() {
+                    s.heartbeat(&runtime);
+                }
+                continue;
+            }
+        };
         health.observe(&event, WallClock.now_ms());
         if let Some(r) = recorder.as_mut()
             && let Err(e) = r.event(&event)
@@ -230,6 +321,18 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
             FeedEvent::Disconnected { .. } => kernel.on_feed_down(WallClock.now_ms()),
             FeedEvent::Connected { .. } => resync_pending = false,
         }
+        if let Some(s) = session.as_mut() {
+            s.dispatch(&mut kernel, &runtime);
+        }
+    }
+    if let (Some(s), Some(rx)) = (session.as_mut(), inbound.as_mut()) {
+        // Answers still in flight when the run ends are applied and journaled.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while let Some(Some(x)) =
+            runtime.block_on(async { tokio::time::timeout_at(deadline, rx.recv()).await.ok() })
+        {
+            s.on_inbound(&mut kernel, &runtime, x);
+        }
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
     if let Some(mut r) = recorder {
@@ -240,7 +343,10 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     health.finish(WallClock.now_ms());
     Ok(ReplayReport {
         feed: Some(health),
-        data: format!("{url}/market (paper)"),
+        data: format!(
+            "{url}/market ({})",
+            if opts.live { "live" } else { "paper" }
+        ),
         events_per_sec: (summary.events as f64 / elapsed.as_secs_f64().max(1e-9)) as u64,
         elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         summary,

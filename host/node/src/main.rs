@@ -127,9 +127,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Run(a) => {
             let config = config()?;
             if a.live {
-                return Err(Failure::input(
-                    "live mode is not yet available: live execution on the CLOB arrives with its own issue; `polybox run` without --live trades paper on the live feed",
-                ));
+                // Secrets may live in .env beside the config; never in the config itself.
+                let _ = dotenvy::dotenv();
             }
             let opts = RunOptions {
                 strategies: a.strategies.clone(),
@@ -141,6 +140,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 },
                 duration: a.duration.map(std::time::Duration::from_secs),
                 record: a.record.clone(),
+                live: a.live,
             };
             let report = live::run(&config, &opts)?;
             print_report(&report, a.json)

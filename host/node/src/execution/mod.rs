@@ -1,5 +1,7 @@
 //! Talking to the exchange: the call discipline every request goes through.
 
 pub mod exchange;
+pub mod executor;
 pub mod rate_limit;
 pub mod retry;
+pub mod session;

@@ -247,6 +247,27 @@ impl Kernel {
         self.deliver(&events);
     }
 
+    /// Trade on the exchange: approved orders become commands ([`Kernel::take_commands`])
+    /// and the exchange's answers come back through [`Kernel::on_exec`]. `orders`: those
+    /// restored from the journal.
+    pub fn use_live_venue(&mut self, orders: polybox_core::orders::Orders) {
+        self.world_mut().desk.use_live_venue(orders);
+    }
+
+    /// Commands for the executor, oldest first.
+    pub fn take_commands(&mut self) -> Vec<polybox_core::venue::Command> {
+        self.world_mut().desk.take_commands()
+    }
+
+    /// What the exchange did, received at `ts`: fills and order updates reach positions,
+    /// risk and the owning strategies. Returns exchange ids the host does not know.
+    pub fn on_exec(&mut self, ts: u64, event: polybox_core::orders::ExecEvent) -> Vec<String> {
+        self.advance_to(ts);
+        let unknown = self.world_mut().desk.apply_exec(event);
+        self.settle();
+        unknown
+    }
+
     /// Carry out `polybox kill --cancel-all` once per engagement of the kill switch.
     fn check_kill_switch(&mut self) {
         let ks = self.desk().gate().kill_switch().clone();

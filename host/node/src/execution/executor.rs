@@ -1,0 +1,327 @@
+//! The executor: turns the desk's commands into exchange calls and the exchange's answers
+//! into [`ExecEvent`]s. It signs (no network once the client's caches are warm), posts,
+//! cancels, and polls open orders and trades (the REST path that also settles orders
+//! whose post had an unknown outcome). It holds no order state: the desk does, and the
+//! kernel journals every change before the next request goes out.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Mutex;
+
+use polybox_core::fees::FeeSchedule;
+use polybox_core::ids::OrderId;
+use polybox_core::money::{Price, Size, Usdc};
+use polybox_core::order::TimeInForce;
+use polybox_core::orders::{ExecEvent, OrderState, TradeStatus};
+use polybox_core::venue::PlaceOrder;
+use polymarket_client_sdk_v2::clob::types::request::{OrdersRequest, TradesRequest};
+use polymarket_client_sdk_v2::clob::types::{
+    OrderType, Side as SdkSide, SignedOrder, TickSize, TraderSide,
+};
+use polymarket_client_sdk_v2::types::{Decimal, U256};
+
+use super::exchange::{Exchange, ExchangeError, order_id, same_order};
+use super::rate_limit::Class;
+
+/// A signed order, ready to journal and post.
+#[derive(Debug)]
+pub struct Signed {
+    /// Host id.
+    pub id: OrderId,
+    /// The exchange's id (EIP-712 digest).
+    pub exchange_id: String,
+    /// The body as it will be sent (for the journal).
+    pub body: String,
+}
+
+/// An order the desk still considers working, for reconciliation.
+#[derive(Debug, Clone)]
+pub struct Working {
+    /// Host id.
+    pub id: OrderId,
+    /// Exchange id.
+    pub exchange_id: String,
+    /// Its state in the desk.
+    pub state: OrderState,
+}
+
+/// Talks to the exchange for the desk.
+#[derive(Debug)]
+pub struct Executor {
+    exchange: Exchange,
+    /// Signed orders by host id, kept to post and to re-send identically.
+    signed: Mutex<HashMap<OrderId, SignedOrder>>,
+}
+
+fn micros_to_decimal(m: u64) -> Decimal {
+    Decimal::new(i64::try_from(m).unwrap_or(i64::MAX), 6).normalize()
+}
+
+fn price(d: Decimal) -> Option<Price> {
+    Price::parse(&d.to_string()).ok()
+}
+
+fn size(d: Decimal) -> Option<Size> {
+    Size::parse(&d.to_string()).ok()
+}
+
+impl Executor {
+    /// Over an authenticated exchange.
+    pub fn new(exchange: Exchange) -> Executor {
+        Executor {
+            exchange,
+            signed: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The exchange.
+    pub fn exchange(&self) -> &Exchange {
+        &self.exchange
+    }
+
+    fn signed(&self) -> std::sync::MutexGuard<'_, HashMap<OrderId, SignedOrder>> {
+        self.signed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Build and sign an order for `tick` and `neg_risk` (the market's facts).
+    pub async fn sign(
+        &self,
+        p: &PlaceOrder,
+        tick: Price,
+        neg_risk: bool,
+    ) -> Result<Signed, ExchangeError> {
+        let local = |reason: String| ExchangeError::Local {
+            what: format!("sign order {}", p.id),
+            reason,
+        };
+        let client = self.exchange.client();
+        let token = U256::from_str(p.token.as_str())
+            .map_err(|_| local(format!("token id {} is not a uint256", p.token)))?;
+        let tick_size = TickSize::try_from(micros_to_decimal(u64::from(tick.micros())))
+            .map_err(|e| local(format!("tick {tick} is not one the exchange uses: {e}")))?;
+        client.set_tick_size(token, tick_size);
+        client.set_neg_risk(token, neg_risk);
+        let mut builder = client
+            .limit_order()
+            .token_id(token)
+            .side(match p.side {
+                polybox_core::order::Side::Buy => SdkSide::Buy,
+                polybox_core::order::Side::Sell => SdkSide::Sell,
+            })
+            .price(micros_to_decimal(u64::from(p.price.micros())))
+            .size(micros_to_decimal(p.size.micros()))
+            .order_type(match p.tif {
+                TimeInForce::Gtc => OrderType::GTC,
+                TimeInForce::Fak => OrderType::FAK,
+                TimeInForce::Fok => OrderType::FOK,
+            });
+        if p.post_only {
+            builder = builder.post_only(true);
+        }
+        let order = builder.build().await.map_err(|e| local(e.to_string()))?;
+        let signed = client
+            .sign(self.exchange.signer(), order)
+            .await
+            .map_err(|e| local(e.to_string()))?;
+        let exchange_id =
+            order_id(&signed, neg_risk).ok_or_else(|| local("not a V2 order".to_owned()))?;
+        let body = serde_json::to_string(&signed).map_err(|e| local(e.to_string()))?;
+        self.signed().insert(p.id, signed);
+        Ok(Signed {
+            id: p.id,
+            exchange_id,
+            body,
+        })
+    }
+
+    /// Post a signed order (journaled by now). Answers with what the exchange said.
+    pub async fn post(&self, id: OrderId, exchange_id: &str) -> Vec<ExecEvent> {
+        let Some(order) = self.signed().get(&id).map(same_order) else {
+            return vec![ExecEvent::Rejected {
+                id,
+                reason: "no signed order to post (restart): reconciled from the exchange"
+                    .to_owned(),
+            }];
+        };
+        match self.exchange.post(&[order]).await {
+            Ok(answers) => match answers.first() {
+                Some(a) if a.success && a.error_msg.as_deref().unwrap_or_default().is_empty() => {
+                    vec![ExecEvent::Accepted {
+                        exchange_id: exchange_id.to_owned(),
+                    }]
+                }
+                Some(a) => vec![ExecEvent::Rejected {
+                    id,
+                    reason: a
+                        .error_msg
+                        .clone()
+                        .unwrap_or_else(|| "refused without a reason".to_owned()),
+                }],
+                None => vec![ExecEvent::Unknown {
+                    id,
+                    reason: "empty answer".to_owned(),
+                }],
+            },
+            // It already has it: the first attempt reached the book.
+            Err(ExchangeError::Refused { message, .. }) if message.ends_with("Duplicated.") => {
+                vec![ExecEvent::Accepted {
+                    exchange_id: exchange_id.to_owned(),
+                }]
+            }
+            Err(ExchangeError::Unknown { reason, .. }) => vec![ExecEvent::Unknown { id, reason }],
+            Err(e) => vec![ExecEvent::Rejected {
+                id,
+                reason: e.to_string(),
+            }],
+        }
+    }
+
+    /// Cancel an order on the exchange.
+    pub async fn cancel(&self, exchange_id: &str) -> Result<Vec<ExecEvent>, ExchangeError> {
+        let id = exchange_id.to_owned();
+        let answer = self
+            .exchange
+            .call("DELETE /order", Class::Cancel, true, |c| {
+                let id = id.clone();
+                async move { c.cancel_order(&id).await }
+            })
+            .await?;
+        Ok(answer
+            .canceled
+            .into_iter()
+            .map(|x| ExecEvent::Cancelled {
+                exchange_id: x,
+                reason: None,
+            })
+            .collect())
+    }
+
+    /// Everything the exchange knows about our orders: trades since `after_s` (unix
+    /// seconds), open orders, and the fate of working orders that are no longer open
+    /// (cancelled by the exchange, or never placed: those with an unknown outcome are
+    /// posted again, identically).
+    pub async fn poll(
+        &self,
+        working: &[Working],
+        after_s: i64,
+    ) -> Result<Vec<ExecEvent>, ExchangeError> {
+        let me = self.exchange.api_key();
+        let mut events = Vec::new();
+        let mut cursor: Option<String> = None;
+        let trades_req = TradesRequest::builder().after(after_s).build();
+        loop {
+            let c = cursor.take();
+            let page = self
+                .exchange
+                .call("GET /data/trades", Class::Read, false, |client| {
+                    let c = c.clone();
+                    let req = &trades_req;
+                    async move { client.trades(req, c).await }
+                })
+                .await?;
+            for t in &page.data {
+                let status = TradeStatus::parse(&format!("{:?}", t.status).to_ascii_uppercase())
+                    .unwrap_or(TradeStatus::Matched);
+                let rate = t.fee_rate_bps.to_string().parse::<u32>().unwrap_or(0);
+                if t.trader_side == TraderSide::Taker && t.owner == me {
+                    if let (Some(p), Some(s)) = (price(t.price), size(t.size)) {
+                        let fee = FeeSchedule {
+                            rate_bps: rate,
+                            exponent: 1,
+                        }
+                        .taker_fee(p, s);
+                        events.push(ExecEvent::Trade {
+                            exchange_id: t.taker_order_id.clone(),
+                            trade_id: t.id.clone(),
+                            price: p,
+                            size: s,
+                            fee,
+                            status,
+                        });
+                    }
+                } else {
+                    for m in t.maker_orders.iter().filter(|m| m.owner == me) {
+                        if let (Some(p), Some(s)) = (price(m.price), size(m.matched_amount)) {
+                            events.push(ExecEvent::Trade {
+                                exchange_id: m.order_id.clone(),
+                                trade_id: t.id.clone(),
+                                price: p,
+                                size: s,
+                                fee: Usdc::ZERO,
+                                status,
+                            });
+                        }
+                    }
+                }
+            }
+            if page.next_cursor == "LTE=" || page.next_cursor.is_empty() {
+                break;
+            }
+            cursor = Some(page.next_cursor);
+        }
+        let mut open: Vec<String> = Vec::new();
+        let orders_req = OrdersRequest::builder().build();
+        let mut cursor: Option<String> = None;
+        loop {
+            let c = cursor.take();
+            let page = self
+                .exchange
+                .call("GET /data/orders", Class::Read, false, |client| {
+                    let c = c.clone();
+                    let req = &orders_req;
+                    async move { client.orders(req, c).await }
+                })
+                .await?;
+            open.extend(page.data.into_iter().map(|o| o.id));
+            if page.next_cursor == "LTE=" || page.next_cursor.is_empty() {
+                break;
+            }
+            cursor = Some(page.next_cursor);
+        }
+        for w in working {
+            if open.contains(&w.exchange_id) {
+                events.push(ExecEvent::Accepted {
+                    exchange_id: w.exchange_id.clone(),
+                });
+                continue;
+            }
+            if w.state < OrderState::Submitted {
+                continue;
+            }
+            let x = w.exchange_id.clone();
+            let found = self
+                .exchange
+                .call("GET /data/order", Class::Read, false, |client| {
+                    let x = x.clone();
+                    async move { client.order(&x).await }
+                })
+                .await;
+            match found {
+                Ok(o) => {
+                    let status = format!("{:?}", o.status).to_ascii_uppercase();
+                    if status.contains("CANCEL") {
+                        events.push(ExecEvent::Cancelled {
+                            exchange_id: w.exchange_id.clone(),
+                            reason: None,
+                        });
+                    } else {
+                        events.push(ExecEvent::Accepted {
+                            exchange_id: w.exchange_id.clone(),
+                        });
+                    }
+                }
+                // Never reached the book: send exactly the same order again.
+                Err(ExchangeError::Refused { status: 404, .. })
+                    if w.state == OrderState::Unknown =>
+                {
+                    events.extend(self.post(w.id, &w.exchange_id).await);
+                }
+                Err(ExchangeError::Refused { status: 404, .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(events)
+    }
+}

@@ -1,0 +1,238 @@
+//! A live session: the link between the kernel and the exchange. Commands go out to the
+//! executor on the async runtime; what comes back is applied to the kernel, and every
+//! change of an order is journaled, the signed order before it is posted (write-ahead).
+//! It also keeps the exchange's order-safety heartbeat alive and polls orders and trades.
+
+use std::sync::{Arc, Mutex};
+
+use polybox_core::clock::{Clock, WallClock};
+use polybox_core::ids::OrderId;
+use polybox_core::orders::{ExecEvent, Orders};
+use polybox_core::venue::Command;
+use polymarket_client_sdk_v2::auth::Uuid;
+use tokio::runtime::Runtime;
+use tokio::sync::mpsc;
+
+use super::executor::{Executor, Signed, Working};
+use crate::kernel::Kernel;
+use crate::store::{Store, StoreError};
+
+/// What comes back from the executor.
+#[derive(Debug)]
+pub enum Inbound {
+    /// An order was signed: journal it, then post it.
+    Signed(Signed),
+    /// The exchange's answers.
+    Events(Vec<ExecEvent>),
+}
+
+/// The live link.
+#[derive(Debug)]
+pub struct Session {
+    executor: Arc<Executor>,
+    store: Store,
+    tx: mpsc::Sender<Inbound>,
+    started_s: i64,
+    heartbeat: Arc<Mutex<Option<Uuid>>>,
+}
+
+fn now() -> u64 {
+    WallClock.now_ms()
+}
+
+impl Session {
+    /// A session over `executor`, journaling to `store`; returns it, the channel its
+    /// answers arrive on, and the orders restored from the journal.
+    pub fn new(
+        executor: Executor,
+        store: Store,
+    ) -> Result<(Session, mpsc::Receiver<Inbound>, Orders), StoreError> {
+        let mut orders = Orders::default();
+        for (o, _) in store.load_orders()? {
+            orders.restore(o);
+        }
+        let (tx, rx) = mpsc::channel(4_096);
+        Ok((
+            Session {
+                executor: Arc::new(executor),
+                store,
+                tx,
+                started_s: i64::try_from(now() / 1_000).unwrap_or(0) - 60,
+                heartbeat: Arc::new(Mutex::new(None)),
+            },
+            rx,
+            orders,
+        ))
+    }
+
+    fn journal(&mut self, kernel: &Kernel, id: OrderId, signed: Option<&str>) {
+        let Some(order) = kernel.desk().live_orders().and_then(|o| o.get(id)) else {
+            return;
+        };
+        if let Err(e) = self.store.save_order(order, signed, now()) {
+            tracing::error!(order = %id, "cannot journal the order: {e}");
+        }
+    }
+
+    fn journal_event(&mut self, kernel: &Kernel, event: &ExecEvent) {
+        let orders = kernel.desk().live_orders();
+        let id = match event {
+            ExecEvent::Signed { id, .. }
+            | ExecEvent::Submitted { id }
+            | ExecEvent::Unknown { id, .. }
+            | ExecEvent::Rejected { id, .. } => Some(*id),
+            ExecEvent::Accepted { exchange_id }
+            | ExecEvent::Trade { exchange_id, .. }
+            | ExecEvent::Cancelled { exchange_id, .. }
+            | ExecEvent::Expired { exchange_id } => {
+                orders.and_then(|o| o.by_exchange_id(exchange_id))
+            }
+        };
+        if let Some(id) = id {
+            self.journal(kernel, id, None);
+        }
+    }
+
+    /// Send the kernel's commands to the executor.
+    pub fn dispatch(&mut self, kernel: &mut Kernel, runtime: &Runtime) {
+        for command in kernel.take_commands() {
+            let (executor, tx) = (Arc::clone(&self.executor), self.tx.clone());
+            match command {
+                Command::Place(p) => {
+                    self.journal(kernel, p.id, None);
+                    // The book's tick is the exchange's latest; neg-risk from the market facts.
+                    let neg_risk = kernel
+                        .desk()
+                        .markets()
+                        .any(|m| m.token == p.token && m.neg_risk);
+                    let Some(tick) = kernel.desk().book(p.token.as_str()).map(|b| b.tick()) else {
+                        kernel.on_exec(
+                            now(),
+                            ExecEvent::Rejected {
+                                id: p.id,
+                                reason: format!("no book for token {}", p.token),
+                            },
+                        );
+                        continue;
+                    };
+                    runtime.spawn(async move {
+                        let inbound = match executor.sign(&p, tick, neg_risk).await {
+                            Ok(signed) => Inbound::Signed(signed),
+                            Err(e) => Inbound::Events(vec![ExecEvent::Rejected {
+                                id: p.id,
+                                reason: e.to_string(),
+                            }]),
+                        };
+                        let _ = tx.send(inbound).await;
+                    });
+                }
+                Command::Cancel { exchange_id, .. } => {
+                    runtime.spawn(async move {
+                        match executor.cancel(&exchange_id).await {
+                            Ok(events) => {
+                                let _ = tx.send(Inbound::Events(events)).await;
+                            }
+                            Err(e) => tracing::warn!(order = %exchange_id, "cancel failed: {e}"),
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// Apply what came back.
+    pub fn on_inbound(&mut self, kernel: &mut Kernel, runtime: &Runtime, inbound: Inbound) {
+        match inbound {
+            Inbound::Signed(s) => {
+                kernel.on_exec(
+                    now(),
+                    ExecEvent::Signed {
+                        id: s.id,
+                        exchange_id: s.exchange_id.clone(),
+                    },
+                );
+                // Write-ahead: the signed order is on disk before it leaves.
+                self.journal(kernel, s.id, Some(&s.body));
+                kernel.on_exec(now(), ExecEvent::Submitted { id: s.id });
+                self.journal(kernel, s.id, None);
+                let (executor, tx) = (Arc::clone(&self.executor), self.tx.clone());
+                runtime.spawn(async move {
+                    let events = executor.post(s.id, &s.exchange_id).await;
+                    let _ = tx.send(Inbound::Events(events)).await;
+                });
+            }
+            Inbound::Events(events) => {
+                for e in events {
+                    for x in kernel.on_exec(now(), e.clone()) {
+                        tracing::warn!(order = %x, "the exchange reports an order this host does not know");
+                    }
+                    self.journal_event(kernel, &e);
+                }
+            }
+        }
+        self.dispatch(kernel, runtime);
+    }
+
+    /// Ask the exchange for trades and the state of working orders.
+    pub fn poll(&self, kernel: &Kernel, runtime: &Runtime) {
+        let working: Vec<Working> = kernel
+            .desk()
+            .live_orders()
+            .map(|o| {
+                o.working()
+                    .filter_map(|w| {
+                        w.exchange_id.clone().map(|exchange_id| Working {
+                            id: w.id,
+                            exchange_id,
+                            state: w.state,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (executor, tx, after) = (Arc::clone(&self.executor), self.tx.clone(), self.started_s);
+        runtime.spawn(async move {
+            match executor.poll(&working, after).await {
+                Ok(events) if !events.is_empty() => {
+                    let _ = tx.send(Inbound::Events(events)).await;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("polling the exchange failed: {e}"),
+            }
+        });
+    }
+
+    /// Keep the exchange's order-safety heartbeat alive: if the host dies, the exchange
+    /// cancels its resting orders.
+    pub fn heartbeat(&self, runtime: &Runtime) {
+        let (executor, last) = (Arc::clone(&self.executor), Arc::clone(&self.heartbeat));
+        runtime.spawn(async move {
+            let previous = *last
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let answer = executor
+                .exchange()
+                .call(
+                    "POST /v1/heartbeats",
+                    super::rate_limit::Class::Read,
+                    false,
+                    |c| async move { c.post_heartbeat(previous).await },
+                )
+                .await;
+            match answer {
+                Ok(r) => {
+                    *last
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(r.heartbeat_id)
+                }
+                Err(e) => {
+                    // A broken chain restarts with a fresh one.
+                    *last
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+                    tracing::warn!("heartbeat failed: {e}");
+                }
+            }
+        });
+    }
+}
