@@ -353,3 +353,149 @@ async fn run_live_trades_the_quoter_on_the_fake_exchange_end_to_end() {
             .all(|(o, signed)| o.exchange_id.is_some() == signed.is_some())
     );
 }
+
+/// Start `polybox run --live` for `secs` against the fakes, journaling in `dir`.
+fn live_run(clob: &FakeClob, ws: &str, dir: &std::path::Path, secs: &str) -> tokio::process::Child {
+    tokio::process::Command::new(polybox_tests::polybox_bin())
+        .args(["run", "--live", "--duration", secs, "--json", "--markets"])
+        .arg(format!("{},{}", TOKENS[0], TOKENS[1]))
+        .arg("--strategy")
+        .arg(polybox_tests::component("strategies/spread-quoter"))
+        .args(["--set", &format!("exchange.clob_url=\"{}\"", clob.url())])
+        .args(["--set", &format!("exchange.ws_url=\"{ws}\"")])
+        .args(["--set", &format!("store.dir=\"{}\"", dir.display())])
+        .current_dir(dir)
+        .env("POLYMARKET_PRIVATE_KEY", KEY)
+        .env("POLYBOX_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+/// Net shares per token from the journal's fills (failed trades excluded).
+fn journaled_positions(dir: &std::path::Path) -> std::collections::BTreeMap<String, i128> {
+    let store = polybox::store::Store::open(dir).unwrap();
+    let mut net = std::collections::BTreeMap::new();
+    for (o, _) in store.load_orders().unwrap() {
+        for f in o
+            .fills
+            .values()
+            .filter(|f| f.status != polybox_core::orders::TradeStatus::Failed)
+        {
+            let signed = i128::from(f.size.micros())
+                * if o.side == polybox_core::order::Side::Buy {
+                    1
+                } else {
+                    -1
+                };
+            *net.entry(o.token.to_string()).or_default() += signed;
+        }
+    }
+    net
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_host_restarts_to_the_exchange_s_truth_and_its_orders_die_with_its_heartbeat() {
+    let clob = FakeClob::start(0).await.unwrap();
+    clob.set_heartbeat_timeout(2);
+    let mut market =
+        polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], 23).await;
+    let dir = tempfile::tempdir().unwrap();
+    let me = alloy::signers::local::PrivateKeySigner::from_str(KEY)
+        .unwrap()
+        .address();
+    let mut host = live_run(&clob, &market.url(), dir.path(), "60");
+    // Wait for resting bids of ours on both tokens.
+    let mut bid = None;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        market.step(2);
+        let open = clob.state()["open_orders"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if open.iter().filter(|o| o["side"] == "BUY").count() >= 2 {
+            bid = open.into_iter().find(|o| o["side"] == "BUY");
+            break;
+        }
+    }
+    let bid = bid.unwrap_or_else(|| panic!("quotes rested: {}", clob.state()));
+    assert!(
+        clob.counters().heartbeats > 0,
+        "the heartbeat was armed before the first order"
+    );
+    // Killed while orders rest (and maybe while a post is in flight) ...
+    host.start_kill().unwrap();
+    host.wait().await.unwrap();
+    let accepted_before = clob.counters().orders_accepted;
+    // ... and the market trades through our bid while the host is down.
+    let token = bid["asset_id"].as_str().unwrap().to_owned();
+    let price = Decimal::from_str(bid["price"].as_str().unwrap()).unwrap();
+    let micros = u64::try_from((price * Decimal::from(1_000_000)).trunc().mantissa()).unwrap();
+    clob.take(
+        &token,
+        polybox_tests::fake_clob::exchange::Side::Sell,
+        micros,
+        100_000 * 1_000_000,
+    );
+    assert!(
+        clob.position(me, &token) > 0,
+        "our bid filled while the host was down"
+    );
+    let resting = clob.state()["open_orders"].as_array().map_or(0, Vec::len) as u64;
+    assert!(resting > 0, "the other bid still rests");
+    // The heartbeat stops: the exchange cancels the dead host's resting orders.
+    for _ in 0..50 {
+        if clob.state()["open_orders"]
+            .as_array()
+            .is_some_and(Vec::is_empty)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        clob.state()["open_orders"].as_array().unwrap().is_empty(),
+        "{}",
+        clob.state()
+    );
+    assert_eq!(clob.counters().heartbeat_cancels, resting);
+
+    // Restarted, the host reads back what happened while it was down.
+    let host = live_run(&clob, &market.url(), dir.path(), "4");
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        market.step(2);
+    }
+    let out = host.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let net = journaled_positions(dir.path());
+    for token in &TOKENS[..2] {
+        assert_eq!(
+            net.get(*token).copied().unwrap_or(0),
+            i128::from(clob.position(me, token)),
+            "journaled fills equal the exchange's record for {token}"
+        );
+    }
+    assert!(
+        clob.counters().orders_accepted >= accepted_before,
+        "nothing lost"
+    );
+    // Every order the journal holds as sent is one the exchange accepted once.
+    let store = polybox::store::Store::open(dir.path()).unwrap();
+    let ids: Vec<String> = store
+        .load_orders()
+        .unwrap()
+        .into_iter()
+        .filter_map(|(o, _)| o.exchange_id)
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "no order journaled twice");
+    assert_eq!(clob.counters().signature_failures, 0);
+}

@@ -754,6 +754,28 @@ impl Desk {
     /// executor, and its [`ExecEvent`]s bring fills. `orders` are those restored from the
     /// journal.
     pub fn use_live_venue(&mut self, orders: Orders) {
+        // Positions come back from the journal's fills (failed trades excluded).
+        for o in orders.all() {
+            for f in o
+                .fills
+                .values()
+                .filter(|f| f.status != crate::orders::TradeStatus::Failed)
+            {
+                let fill = crate::order::Fill {
+                    order: o.id,
+                    strategy: o.strategy,
+                    token: o.token.clone(),
+                    side: o.side,
+                    price: f.price,
+                    size: f.size,
+                    fee: f.fee,
+                    ts: o.created_ms,
+                };
+                self.portfolio.apply_fill(&fill);
+                self.wallet.on_fill(&fill);
+            }
+        }
+        self.update_bankroll();
         self.venue = Venue::Live(LiveVenue::new(orders));
     }
 

@@ -155,6 +155,9 @@ pub struct ExchangeConfig {
     pub clob_url: String,
     /// WebSocket base URL: the market channel is `{ws_url}/market`, the user channel `{ws_url}/user`.
     pub ws_url: String,
+    /// Cancel open orders on the exchange that this host's journal does not hold (found at
+    /// start or while polling); otherwise they are only reported.
+    pub cancel_unknown_orders: bool,
 }
 
 impl Default for ExchangeConfig {
@@ -162,6 +165,7 @@ impl Default for ExchangeConfig {
         ExchangeConfig {
             clob_url: "https://clob.polymarket.com".to_owned(),
             ws_url: "wss://ws-subscriptions-clob.polymarket.com/ws".to_owned(),
+            cancel_unknown_orders: false,
         }
     }
 }

@@ -67,7 +67,11 @@ fn live_session(
         .map_err(|e| ReplayError::Host(format!("cannot trade live: {e}")))?;
     tracing::warn!(clob = %config.exchange.clob_url, "LIVE trading: orders are real");
     let store = crate::store::Store::open(&config.store.dir)?;
-    Ok(Session::new(Executor::new(exchange), store)?)
+    Ok(Session::new(
+        Executor::new(exchange),
+        store,
+        config.exchange.cancel_unknown_orders,
+    )?)
 }
 
 /// What the run loop waits for.
@@ -240,6 +244,7 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
         replay::kernel_for(config, &recording, &opts.strategies, &ropts, deadline, None)?;
     let (mut session, mut inbound) = match live.take() {
         Some((session, inbound, orders)) => {
+            session.arm_heartbeat(&runtime);
             kernel.use_live_venue(orders);
             (Some(session), Some(inbound))
         }

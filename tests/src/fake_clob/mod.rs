@@ -90,6 +90,8 @@ pub struct Counters {
     pub auth_failures: u64,
     /// Fills of API-key orders (each side counted).
     pub fills: u64,
+    /// Heartbeats received.
+    pub heartbeats: u64,
     /// Orders cancelled because their key's heartbeat stopped.
     pub heartbeat_cancels: u64,
     /// Requests answered by an injected fault.
@@ -594,6 +596,7 @@ fn authenticated(
                 );
             }
             inner.next_heartbeat += 1;
+            inner.counters.heartbeats += 1;
             let id = format!("00000000-0000-4000-9000-{:012x}", inner.next_heartbeat);
             inner
                 .heartbeats

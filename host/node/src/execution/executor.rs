@@ -274,7 +274,13 @@ impl Executor {
                     async move { client.orders(req, c).await }
                 })
                 .await?;
-            open.extend(page.data.into_iter().map(|o| o.id));
+            // Every open order of ours: the desk settles those it knows and reports the rest.
+            for o in page.data {
+                events.push(ExecEvent::Accepted {
+                    exchange_id: o.id.clone(),
+                });
+                open.push(o.id);
+            }
             if page.next_cursor == "LTE=" || page.next_cursor.is_empty() {
                 break;
             }
@@ -282,9 +288,6 @@ impl Executor {
         }
         for w in working {
             if open.contains(&w.exchange_id) {
-                events.push(ExecEvent::Accepted {
-                    exchange_id: w.exchange_id.clone(),
-                });
                 continue;
             }
             if w.state < OrderState::Submitted {

@@ -34,6 +34,7 @@ pub struct Session {
     tx: mpsc::Sender<Inbound>,
     started_s: i64,
     heartbeat: Arc<Mutex<Option<Uuid>>>,
+    cancel_unknown: bool,
 }
 
 fn now() -> u64 {
@@ -46,19 +47,31 @@ impl Session {
     pub fn new(
         executor: Executor,
         store: Store,
+        cancel_unknown: bool,
     ) -> Result<(Session, mpsc::Receiver<Inbound>, Orders), StoreError> {
         let mut orders = Orders::default();
         for (o, _) in store.load_orders()? {
             orders.restore(o);
         }
+        // Trades are read back from the oldest order still working at the last stop, so
+        // fills made while the host was down are applied (once: by trade id).
+        let now_s = i64::try_from(now() / 1_000).unwrap_or(0);
+        let since = orders
+            .working()
+            .map(|o| i64::try_from(o.created_ms / 1_000).unwrap_or(now_s))
+            .min()
+            .unwrap_or(now_s)
+            .min(now_s)
+            - 60;
         let (tx, rx) = mpsc::channel(4_096);
         Ok((
             Session {
                 executor: Arc::new(executor),
                 store,
                 tx,
-                started_s: i64::try_from(now() / 1_000).unwrap_or(0) - 60,
+                started_s: since,
                 heartbeat: Arc::new(Mutex::new(None)),
+                cancel_unknown,
             },
             rx,
             orders,
@@ -164,13 +177,29 @@ impl Session {
             Inbound::Events(events) => {
                 for e in events {
                     for x in kernel.on_exec(now(), e.clone()) {
-                        tracing::warn!(order = %x, "the exchange reports an order this host does not know");
+                        self.unknown_order(runtime, x);
                     }
                     self.journal_event(kernel, &e);
                 }
             }
         }
         self.dispatch(kernel, runtime);
+    }
+
+    /// An open order on the exchange that the journal does not hold (placed by another
+    /// process, or before the journal was lost): reported, and cancelled when configured.
+    fn unknown_order(&self, runtime: &Runtime, exchange_id: String) {
+        if !self.cancel_unknown {
+            tracing::warn!(order = %exchange_id, "the exchange holds an order this host did not place; set exchange.cancel_unknown_orders = true to cancel such orders");
+            return;
+        }
+        tracing::warn!(order = %exchange_id, "cancelling an order this host did not place");
+        let executor = Arc::clone(&self.executor);
+        runtime.spawn(async move {
+            if let Err(e) = executor.cancel(&exchange_id).await {
+                tracing::warn!(order = %exchange_id, "cannot cancel it: {e}");
+            }
+        });
     }
 
     /// Ask the exchange for trades and the state of working orders.
@@ -200,6 +229,28 @@ impl Session {
                 Err(e) => tracing::warn!("polling the exchange failed: {e}"),
             }
         });
+    }
+
+    /// Start the exchange's order-safety heartbeat before the first order goes out, so the
+    /// dead-man switch is armed from the start.
+    pub fn arm_heartbeat(&self, runtime: &Runtime) {
+        let answer = runtime.block_on(self.executor.exchange().call(
+            "POST /v1/heartbeats",
+            super::rate_limit::Class::Read,
+            false,
+            |c| async move { c.post_heartbeat(None).await },
+        ));
+        match answer {
+            Ok(r) => {
+                *self
+                    .heartbeat
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(r.heartbeat_id)
+            }
+            Err(e) => tracing::warn!(
+                "cannot start the exchange heartbeat (resting orders will not be cancelled if the host dies): {e}"
+            ),
+        }
     }
 
     /// Keep the exchange's order-safety heartbeat alive: if the host dies, the exchange
