@@ -112,11 +112,39 @@ fn an_unknown_set_key_is_bad_input() {
 }
 
 #[test]
-fn run_refuses_live_mode_and_a_run_without_markets() {
-    let out = polybox(&["run", "--live", "--strategy", &quoter()]);
-    assert_bad_input(&out, &["live mode is not yet available"]);
+fn run_needs_markets_and_live_mode_needs_a_valid_key_from_the_environment() {
     let out = polybox(&["run", "--strategy", &quoter()]);
     assert_bad_input(&out, &["no markets"]);
+    let dir = tempfile::tempdir().unwrap();
+    let live = |key: Option<&str>| {
+        let mut c = Command::new(polybox_bin());
+        c.args(["run", "--live", "--markets", "1", "--strategy", &quoter()])
+            .args(["--set", "exchange.ws_url=\"ws://127.0.0.1:9\""])
+            .current_dir(dir.path())
+            .env("POLYBOX_LOG", "error")
+            .env_remove("POLYMARKET_API_KEY");
+        match key {
+            Some(k) => c.env("POLYMARKET_PRIVATE_KEY", k),
+            None => c.env_remove("POLYMARKET_PRIVATE_KEY"),
+        };
+        c.output().expect("run polybox")
+    };
+    assert_bad_input(
+        &live(None),
+        &[
+            "POLYMARKET_PRIVATE_KEY is not set",
+            "never in a config file",
+        ],
+    );
+    let out = live(Some("0xnot-a-key-at-all"));
+    assert_bad_input(
+        &out,
+        &["POLYMARKET_PRIVATE_KEY is not a valid hex private key"],
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("not-a-key"),
+        "the key is never echoed"
+    );
 }
 
 #[test]

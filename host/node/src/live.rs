@@ -64,7 +64,13 @@ fn live_session(
             RetryPolicy::default(),
             Limits::default(),
         ))
-        .map_err(|e| ReplayError::Host(format!("cannot trade live: {e}")))?;
+        .map_err(|e| match e {
+            // A bad key or URL is the operator's to fix.
+            crate::execution::exchange::ExchangeError::Local { reason, .. } => {
+                ReplayError::Usage(format!("cannot trade live: {reason}"))
+            }
+            e => ReplayError::Host(format!("cannot trade live: {e}")),
+        })?;
     tracing::warn!(clob = %config.exchange.clob_url, "LIVE trading: orders are real");
     let store = crate::store::Store::open(&config.store.dir)?;
     Ok(Session::new(

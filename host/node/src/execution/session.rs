@@ -35,6 +35,8 @@ pub struct Session {
     started_s: i64,
     heartbeat: Arc<Mutex<Option<Uuid>>>,
     cancel_unknown: bool,
+    /// A poll is running: the next tick skips rather than piling up on a slow exchange.
+    polling: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn now() -> u64 {
@@ -72,6 +74,7 @@ impl Session {
                 started_s: since,
                 heartbeat: Arc::new(Mutex::new(None)),
                 cancel_unknown,
+                polling: Arc::default(),
             },
             rx,
             orders,
@@ -219,8 +222,14 @@ impl Session {
                     .collect()
             })
             .unwrap_or_default();
+        use std::sync::atomic::Ordering;
+        if self.polling.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let busy = Arc::clone(&self.polling);
         let (executor, tx, after) = (Arc::clone(&self.executor), self.tx.clone(), self.started_s);
         runtime.spawn(async move {
+            let _done = clear_on_drop(busy);
             match executor.poll(&working, after).await {
                 Ok(events) if !events.is_empty() => {
                     let _ = tx.send(Inbound::Events(events)).await;
@@ -286,4 +295,15 @@ impl Session {
             }
         });
     }
+}
+
+/// Clears the flag when dropped (the poll ended, however it ended).
+fn clear_on_drop(flag: Arc<std::sync::atomic::AtomicBool>) -> impl Drop {
+    struct Clear(Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            self.0.store(false, std::sync::atomic::Ordering::Release);
+        }
+    }
+    Clear(flag)
 }
