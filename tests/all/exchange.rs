@@ -499,3 +499,65 @@ async fn a_killed_host_restarts_to_the_exchange_s_truth_and_its_orders_die_with_
     assert_eq!(unique.len(), ids.len(), "no order journaled twice");
     assert_eq!(clob.counters().signature_failures, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_follow_the_rejection_table_retick_once_and_escalate_to_the_kill_switch() {
+    let clob = FakeClob::start(0).await.unwrap();
+    let mut market =
+        polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], 29).await;
+    let dir = tempfile::tempdir().unwrap();
+    // The first post is refused for its tick: the host reads the tick again and re-sends.
+    clob.fault(Fault {
+        on: "POST /order".to_owned(),
+        kind: FaultKind::Status { status: 400, body: r#"{"error":"order 0x1 is invalid. Price (0.48) breaks minimum tick size rule: 0.01"}"#.to_owned(), retry_after: None },
+        count: 1,
+    });
+    let host = live_run(&clob, &market.url(), dir.path(), "3");
+    for _ in 0..25 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        market.step(2);
+    }
+    let out = host.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = polybox::store::Store::open(dir.path()).unwrap();
+    let orders = store.load_orders().unwrap();
+    assert!(
+        orders
+            .iter()
+            .all(|(o, _)| o.state != polybox_core::orders::OrderState::Rejected),
+        "re-sent, not rejected: {orders:?}"
+    );
+    assert!(clob.counters().orders_accepted >= 1);
+    assert!(!dir.path().join(".kill_switch").exists());
+
+    // Refused for the account three times in a row: the kill switch engages.
+    let clob = FakeClob::start(0).await.unwrap();
+    clob.fault(Fault {
+        on: "POST /order".to_owned(),
+        kind: FaultKind::Status {
+            status: 400,
+            body: r#"{"error":"'0xf39f' address in closed only mode"}"#.to_owned(),
+            retry_after: None,
+        },
+        count: 100,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let host = live_run(&clob, &market.url(), dir.path(), "4");
+    for _ in 0..35 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        market.step(3);
+    }
+    let out = host.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let kill = std::fs::read_to_string(dir.path().join(".kill_switch")).unwrap_or_default();
+    assert!(kill.contains("closed only mode"), "kill switch: {kill:?}");
+    assert_eq!(clob.counters().orders_accepted, 0);
+}

@@ -22,6 +22,7 @@ pub mod order;
 pub mod orders;
 pub mod paper;
 pub mod portfolio;
+pub mod rejection;
 pub mod risk;
 pub mod venue;
 

@@ -443,8 +443,10 @@ impl Orders {
                     && o.filled.is_zero()
                 {
                     o.state = OrderState::Rejected;
+                    let mut u = o.update(None, ts);
+                    u.reason = Some(crate::rejection::classify(&reason).0);
                     o.reason = Some(reason);
-                    out.push(Effect::Update(o.update(None, ts)));
+                    out.push(Effect::Update(u));
                 }
             }
             ExecEvent::Trade {

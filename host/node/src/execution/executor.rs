@@ -136,6 +136,56 @@ impl Executor {
         })
     }
 
+    /// Sign `p` again after a refusal: with the exchange's current tick (read afresh, the
+    /// price re-rounded on the passive side) or at the size `available` micro-USDC allows.
+    pub async fn resign(
+        &self,
+        mut p: PlaceOrder,
+        mut tick: Price,
+        retick: bool,
+        available: Option<u64>,
+        neg_risk: bool,
+        min_size: Size,
+    ) -> Result<Signed, ExchangeError> {
+        let local = |reason: String| ExchangeError::Local {
+            what: format!("retry order {}", p.id),
+            reason,
+        };
+        let token = U256::from_str(p.token.as_str())
+            .map_err(|_| local(format!("token id {} is not a uint256", p.token)))?;
+        let client = self.exchange.client();
+        if retick {
+            client.invalidate_internal_caches();
+            let t = self
+                .exchange
+                .call("GET /tick-size", Class::Read, false, |c| async move {
+                    c.tick_size(token).await
+                })
+                .await?;
+            tick = price(Decimal::from(t.minimum_tick_size))
+                .ok_or_else(|| local("unreadable tick size".to_owned()))?;
+            let (t, px) = (u64::from(tick.micros()), u64::from(p.price.micros()));
+            let rounded = match p.side {
+                polybox_core::order::Side::Buy => px / t * t,
+                polybox_core::order::Side::Sell => px.div_ceil(t) * t,
+            };
+            p.price = Price::from_micros(
+                u32::try_from(rounded).map_err(|_| local("price out of range".to_owned()))?,
+            );
+        } else if let Some(cash) = available {
+            let shares = u128::from(cash) * 1_000_000 / u128::from(p.price.micros().max(1));
+            let lots = u64::try_from(shares / 10_000 * 10_000).unwrap_or(0);
+            if lots < min_size.micros() {
+                return Err(local(format!(
+                    "the balance allows {} shares, below the minimum {min_size}",
+                    Size::from_micros(lots)
+                )));
+            }
+            p.size = Size::from_micros(lots.min(p.size.micros()));
+        }
+        self.sign(&p, tick, neg_risk).await
+    }
+
     /// Post a signed order (journaled by now). Answers with what the exchange said.
     pub async fn post(&self, id: OrderId, exchange_id: &str) -> Vec<ExecEvent> {
         let Some(order) = self.signed().get(&id).map(same_order) else {

@@ -37,7 +37,14 @@ pub struct Session {
     cancel_unknown: bool,
     /// A poll is running: the next tick skips rather than piling up on a slow exchange.
     polling: Arc<std::sync::atomic::AtomicBool>,
+    /// Orders already sent a second time after a refusal (once only).
+    retried: std::collections::HashSet<OrderId>,
+    /// Authentication or account refusals in a row.
+    escalations: u32,
 }
+
+/// Authentication or account refusals in a row that engage the kill switch.
+const ESCALATE_AFTER: u32 = 3;
 
 fn now() -> u64 {
     WallClock.now_ms()
@@ -75,6 +82,8 @@ impl Session {
                 heartbeat: Arc::new(Mutex::new(None)),
                 cancel_unknown,
                 polling: Arc::default(),
+                retried: std::collections::HashSet::new(),
+                escalations: 0,
             },
             rx,
             orders,
@@ -179,6 +188,14 @@ impl Session {
             }
             Inbound::Events(events) => {
                 for e in events {
+                    if let ExecEvent::Rejected { id, reason } = &e
+                        && self.on_refusal(kernel, runtime, *id, reason)
+                    {
+                        continue;
+                    }
+                    if matches!(e, ExecEvent::Accepted { .. }) {
+                        self.escalations = 0;
+                    }
                     for x in kernel.on_exec(now(), e.clone()) {
                         self.unknown_order(runtime, x);
                     }
@@ -187,6 +204,88 @@ impl Session {
             }
         }
         self.dispatch(kernel, runtime);
+    }
+
+    /// Act on a refusal by the rejection table; true when the order is being sent again
+    /// (the refusal is then not final).
+    fn on_refusal(
+        &mut self,
+        kernel: &mut Kernel,
+        runtime: &Runtime,
+        id: OrderId,
+        reason: &str,
+    ) -> bool {
+        use polybox_core::rejection::{Action, available_balance, classify};
+        let (_, action) = classify(reason);
+        tracing::warn!(order = %id, action = ?action, "the exchange refused the order: {reason}");
+        match action {
+            Action::Escalate => {
+                self.escalations += 1;
+                if self.escalations >= ESCALATE_AFTER {
+                    let why = format!(
+                        "{} refusals in a row by the exchange, the last: {reason}",
+                        self.escalations
+                    );
+                    if let Err(e) = kernel.desk().gate().kill_switch().engage(&why) {
+                        tracing::error!("cannot engage the kill switch: {e}");
+                    }
+                    tracing::error!(
+                        "kill switch engaged: {why}; check the key and account, then `polybox resume`"
+                    );
+                }
+                false
+            }
+            Action::Retick | Action::ShrinkToBalance if !self.retried.contains(&id) => {
+                let Some(o) = kernel.desk().live_orders().and_then(|o| o.get(id)) else {
+                    return false;
+                };
+                let place = polybox_core::venue::PlaceOrder {
+                    id,
+                    strategy: o.strategy,
+                    token: o.token.clone(),
+                    side: o.side,
+                    price: o.price,
+                    size: o.size,
+                    tif: o.tif,
+                    post_only: o.post_only,
+                };
+                let meta = kernel.desk().markets().find(|m| m.token == place.token);
+                let (neg_risk, min_size) = meta.map_or(
+                    (
+                        false,
+                        kernel
+                            .desk()
+                            .book(place.token.as_str())
+                            .map_or(polybox_core::money::Size::ZERO, |b| b.min_size()),
+                    ),
+                    |m| (m.neg_risk, m.min_size),
+                );
+                let Some(tick) = kernel.desk().book(place.token.as_str()).map(|b| b.tick()) else {
+                    return false;
+                };
+                let (retick, available) = (action == Action::Retick, available_balance(reason));
+                if action == Action::ShrinkToBalance && available.is_none() {
+                    return false;
+                }
+                self.retried.insert(id);
+                let (executor, tx) = (Arc::clone(&self.executor), self.tx.clone());
+                runtime.spawn(async move {
+                    let inbound = match executor
+                        .resign(place, tick, retick, available, neg_risk, min_size)
+                        .await
+                    {
+                        Ok(signed) => Inbound::Signed(signed),
+                        Err(e) => Inbound::Events(vec![ExecEvent::Rejected {
+                            id,
+                            reason: e.to_string(),
+                        }]),
+                    };
+                    let _ = tx.send(inbound).await;
+                });
+                true
+            }
+            _ => false,
+        }
     }
 
     /// An open order on the exchange that the journal does not hold (placed by another
