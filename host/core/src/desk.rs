@@ -130,6 +130,31 @@ pub struct Counters {
     pub cancels: u64,
     /// The largest notional any one of its orders filled, USDC.
     pub largest_order_filled: Usdc,
+    /// Fills that slipped past the warning threshold.
+    pub slippage_warnings: u64,
+    /// The worst slippage of a fill, percent (against the price expected at sending).
+    pub worst_slippage_pct: Decimal,
+    /// Paused: new orders are refused (slippage past the pause threshold).
+    pub paused: bool,
+}
+
+/// A fill that slipped past a threshold, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlippageNotice {
+    /// Strategy.
+    pub strategy: StrategyId,
+    /// Order.
+    pub order: OrderId,
+    /// Token.
+    pub token: TokenId,
+    /// Price expected when the order was sent (best opposite level, or its limit).
+    pub expected: Price,
+    /// Fill price.
+    pub filled: Price,
+    /// Slippage, percent (positive: worse than expected).
+    pub pct: Decimal,
+    /// The strategy was paused for it.
+    pub paused: bool,
 }
 
 /// Books, gate, venue and portfolio under one owner.
@@ -148,6 +173,10 @@ pub struct Desk {
     closing: BTreeMap<OrderId, Usdc>,
     /// Notional filled so far by orders still open.
     filled_notional: BTreeMap<OrderId, Usdc>,
+    /// The price each working order was expected to fill at when it was sent.
+    expected: BTreeMap<OrderId, Price>,
+    /// Slippage past a threshold, not yet taken by the kernel.
+    notices: Vec<SlippageNotice>,
     /// Since when each crossed book has been crossed.
     crossed_since: BTreeMap<TokenId, u64>,
     now: u64,
@@ -164,6 +193,8 @@ impl Desk {
             wallet,
             closing: BTreeMap::new(),
             filled_notional: BTreeMap::new(),
+            expected: BTreeMap::new(),
+            notices: Vec::new(),
             crossed_since: BTreeMap::new(),
             books: BTreeMap::new(),
             meta: BTreeMap::new(),
@@ -241,6 +272,7 @@ impl Desk {
     fn emit(&mut self, updates: Vec<OrderUpdate>) {
         for u in updates {
             if let Some(f) = &u.last_fill {
+                self.slippage(u.id, f);
                 let realized = self.portfolio.apply_fill(f);
                 self.wallet.on_fill(f);
                 self.gate.ledger_mut().on_realized(u.strategy, realized);
@@ -255,6 +287,7 @@ impl Desk {
             }
             if !u.status.is_open() {
                 self.filled_notional.remove(&u.id);
+                self.expected.remove(&u.id);
                 if let Some(pnl) = self.closing.remove(&u.id) {
                     self.gate.ledger_mut().on_close(pnl, u.ts);
                 }
@@ -503,6 +536,7 @@ impl Desk {
             Ok(approved) => {
                 c.accepted += 1;
                 let token = approved.intent().token.clone();
+                let expected = self.expected_price(approved.intent());
                 let fees = self.meta.get(&token).map_or(FeeSchedule::FREE, |m| m.fees);
                 let Some(book) = self.books.get(&token) else {
                     return Err(Rejection::new(RejectReason::UnknownMarket, "book vanished"));
@@ -510,10 +544,15 @@ impl Desk {
                 match &mut self.venue {
                     Venue::Paper(p) => {
                         let (id, updates) = p.place(approved, book, fees, self.now);
+                        self.expected.insert(id, expected);
                         self.emit(updates);
                         Ok(id)
                     }
-                    Venue::Live(l) => Ok(l.place(approved, self.now)),
+                    Venue::Live(l) => {
+                        let id = l.place(approved, self.now);
+                        self.expected.insert(id, expected);
+                        Ok(id)
+                    }
                 }
             }
             Err(r) => {
@@ -523,7 +562,83 @@ impl Desk {
         }
     }
 
+    /// The price an intent should fill at now: the best opposite level when it crosses,
+    /// else its limit.
+    fn expected_price(&self, intent: &Intent) -> Price {
+        let best = self
+            .books
+            .get(&intent.token)
+            .and_then(|b| b.opposite(intent.side).next());
+        match (best, intent.side) {
+            (Some(l), Side::Buy) if l.price <= intent.price => l.price,
+            (Some(l), Side::Sell) if l.price >= intent.price => l.price,
+            _ => intent.price,
+        }
+    }
+
+    /// Count, queue for the log, and past the pause threshold pause, a fill that slipped.
+    fn slippage(&mut self, order: OrderId, f: &crate::order::Fill) {
+        let Some(expected) = self.expected.get(&order).copied() else {
+            return;
+        };
+        if expected.micros() == 0 {
+            return;
+        }
+        let (e, p) = (
+            Decimal::from(expected.micros()),
+            Decimal::from(f.price.micros()),
+        );
+        let pct = match f.side {
+            Side::Buy => (p - e) / e,
+            Side::Sell => (e - p) / e,
+        } * Decimal::from(100);
+        let budget = self.gate.budget(f.strategy);
+        let warn = budget
+            .slippage_pct
+            .unwrap_or(self.gate.limits().slippage_pct);
+        let pause = budget
+            .pause_slippage_pct
+            .unwrap_or(self.gate.limits().pause_slippage_pct);
+        let c = self.counters.entry(f.strategy).or_default();
+        c.worst_slippage_pct = c.worst_slippage_pct.max(pct);
+        if pct <= warn {
+            return;
+        }
+        c.slippage_warnings += 1;
+        let paused = pct > pause && !c.paused;
+        c.paused |= pct > pause;
+        self.notices.push(SlippageNotice {
+            strategy: f.strategy,
+            order,
+            token: f.token.clone(),
+            expected,
+            filled: f.price,
+            pct: pct.round_dp(3),
+            paused,
+        });
+    }
+
+    /// Slippage notices since the last call.
+    pub fn take_notices(&mut self) -> Vec<SlippageNotice> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// Let a paused strategy trade again (the operator's decision).
+    pub fn unpause(&mut self, strategy: StrategyId) {
+        self.counters.entry(strategy).or_default().paused = false;
+    }
+
     fn check(&mut self, intent: Intent) -> Result<crate::risk::Approved, Rejection> {
+        if self
+            .counters
+            .get(&intent.strategy)
+            .is_some_and(|c| c.paused)
+        {
+            return Err(Rejection::new(
+                RejectReason::StrategyBudget,
+                "paused after a fill slipped past pause_slippage_pct: the operator resumes it",
+            ));
+        }
         if intent.token.as_str().is_empty() {
             return Err(Rejection::new(
                 RejectReason::InvalidIntent,
@@ -1207,5 +1322,52 @@ mod tests {
             }),
             vec!["0xzz".to_owned()]
         );
+    }
+
+    #[test]
+    fn fills_that_slip_are_counted_logged_and_past_the_pause_threshold_pause_the_strategy() {
+        let mut d = desk();
+        // Asks: 10 at 0.45, then 100 at 0.48; a BUY up to 0.50 expects 0.45.
+        d.apply(&MarketMessage::Book(BookSnapshot {
+            token: t("Y"),
+            condition: "0xc".into(),
+            ts: 2,
+            bids: vec![lvl("0.40", "100")],
+            asks: vec![lvl("0.45", "10"), lvl("0.48", "100")],
+            tick: None,
+            min_size: None,
+            neg_risk: None,
+        }));
+        d.take_updates();
+        d.submit(intent(Side::Buy, "0.50", "20")).unwrap();
+        let notices = d.take_notices();
+        assert_eq!(
+            notices.len(),
+            1,
+            "0.45 is as expected, 0.48 slipped: {notices:?}"
+        );
+        assert_eq!(
+            (notices[0].expected, notices[0].filled),
+            (p("0.45"), p("0.48"))
+        );
+        assert_eq!(notices[0].pct, Decimal::new(6667, 3));
+        assert!(notices[0].paused, "6.667 % > 5 %");
+        let c = d.counters(StrategyId(0));
+        assert_eq!((c.slippage_warnings, c.paused), (1, true));
+        let r = d.submit(intent(Side::Buy, "0.40", "10")).unwrap_err();
+        assert_eq!(r.reason, RejectReason::StrategyBudget);
+        assert!(r.message.contains("paused"), "{r:?}");
+        d.unpause(StrategyId(0));
+        assert!(d.submit(intent(Side::Buy, "0.30", "10")).is_ok());
+        // A per-strategy threshold overrides the global one.
+        d.gate_mut().set_budget(
+            StrategyId(0),
+            crate::risk::Budget {
+                slippage_pct: Some(Decimal::from(10)),
+                ..Default::default()
+            },
+        );
+        d.submit(intent(Side::Buy, "0.50", "20")).unwrap();
+        assert!(d.take_notices().is_empty(), "6.667 % is under its 10 %");
     }
 }

@@ -90,6 +90,7 @@ fn budget() -> Budget {
         max_exposure_usdc: Some(usdc("20")),
         max_daily_loss_usdc: Some(usdc("0.3")),
         max_open_orders: Some(3),
+        ..Budget::default()
     }
 }
 

@@ -228,6 +228,18 @@ pub struct StrategyConfig {
     pub max_daily_loss_usdc: Option<Usdc>,
     /// Budget: most open orders.
     pub max_open_orders: Option<u32>,
+    /// Slippage warning threshold, percent (default: `risk.slippage_pct`).
+    #[serde(default, deserialize_with = "optional_decimal")]
+    pub slippage_pct: Option<rust_decimal::Decimal>,
+    /// Slippage pause threshold, percent (default: `risk.pause_slippage_pct`).
+    #[serde(default, deserialize_with = "optional_decimal")]
+    pub pause_slippage_pct: Option<rust_decimal::Decimal>,
+}
+
+fn optional_decimal<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<rust_decimal::Decimal>, D::Error> {
+    polybox_core::money::flexible_decimal(d).map(Some)
 }
 
 impl StrategyConfig {
@@ -237,6 +249,8 @@ impl StrategyConfig {
             max_exposure_usdc: self.max_exposure_usdc,
             max_daily_loss_usdc: self.max_daily_loss_usdc,
             max_open_orders: self.max_open_orders,
+            slippage_pct: self.slippage_pct,
+            pause_slippage_pct: self.pause_slippage_pct,
         }
     }
 }

@@ -59,6 +59,8 @@ static NO_BUDGET: Budget = Budget {
     max_exposure_usdc: None,
     max_daily_loss_usdc: None,
     max_open_orders: None,
+    slippage_pct: None,
+    pause_slippage_pct: None,
 };
 
 impl Gate {

@@ -30,6 +30,13 @@ pub struct Limits {
     pub intent_burst: u32,
     /// Time zone of the trading day, as `UTC` or a fixed offset `+HH:MM` / `-HH:MM`.
     pub timezone: String,
+    /// Slippage of a fill against the price expected when the order was sent, percent,
+    /// above which it is counted and logged (audit: 1 %).
+    #[serde(deserialize_with = "crate::money::flexible_decimal")]
+    pub slippage_pct: Decimal,
+    /// Slippage, percent, above which the strategy is paused.
+    #[serde(deserialize_with = "crate::money::flexible_decimal")]
+    pub pause_slippage_pct: Decimal,
 }
 
 impl Default for Limits {
@@ -45,6 +52,8 @@ impl Default for Limits {
             intents_per_sec: 20,
             intent_burst: 40,
             timezone: "UTC".to_owned(),
+            slippage_pct: Decimal::ONE,
+            pause_slippage_pct: Decimal::from(5),
         }
     }
 }
@@ -130,6 +139,10 @@ pub struct Budget {
     pub max_daily_loss_usdc: Option<Usdc>,
     /// Open orders at once.
     pub max_open_orders: Option<u32>,
+    /// Slippage warning threshold, percent (instead of the global one).
+    pub slippage_pct: Option<Decimal>,
+    /// Slippage pause threshold, percent (instead of the global one).
+    pub pause_slippage_pct: Option<Decimal>,
 }
 
 #[cfg(test)]

@@ -350,6 +350,19 @@ impl Kernel {
 
     /// Deliver queued order updates to their owners until none is left.
     fn settle(&mut self) {
+        for n in self.world_mut().desk.take_notices() {
+            tracing::warn!(
+                strategy = n.strategy.0,
+                order = %n.order,
+                token = %n.token.short(),
+                expected = %n.expected,
+                filled = %n.filled,
+                slippage_pct = %n.pct,
+                paused = n.paused,
+                "fill slipped past the threshold{}",
+                if n.paused { ": strategy paused" } else { "" }
+            );
+        }
         let mut delivered = 0usize;
         while self.world().desk.has_updates() {
             let updates = self.world_mut().desk.take_updates();

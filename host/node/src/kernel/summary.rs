@@ -33,6 +33,12 @@ pub struct StrategySummary {
     pub fees: Usdc,
     /// The largest notional any one of its orders filled, USDC.
     pub largest_order_filled: Usdc,
+    /// Fills that slipped past the warning threshold.
+    pub slippage_warnings: u64,
+    /// The worst slippage of a fill, percent.
+    pub worst_slippage_pct: rust_decimal::Decimal,
+    /// Paused for slippage: new orders refused until the operator resumes it.
+    pub paused: bool,
     /// Realised P&L (fees included), USDC.
     pub realized_pnl: Usdc,
     /// Unrealised P&L at the last marks, USDC.
@@ -110,6 +116,9 @@ impl Summary {
                     fills: c.fills,
                     fees: pnl.fees,
                     largest_order_filled: c.largest_order_filled,
+                    slippage_warnings: c.slippage_warnings,
+                    worst_slippage_pct: c.worst_slippage_pct.round_dp(3),
+                    paused: c.paused,
                     realized_pnl: pnl.realized,
                     unrealized_pnl: pnl.unrealized,
                     faults: s.faults.clone(),
