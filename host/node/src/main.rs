@@ -300,7 +300,16 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("POLYBOX_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
+                // The exchange client logs whole response bodies at trace, derived API
+                // secrets included: never below debug.
+                .add_directive(
+                    "polymarket_client_sdk_v2=debug"
+                        .parse()
+                        .unwrap_or_else(|_| {
+                            tracing_subscriber::filter::Directive::from(tracing::Level::DEBUG)
+                        }),
+                ),
         )
         .with_writer(std::io::stderr)
         .init();

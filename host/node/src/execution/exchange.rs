@@ -469,17 +469,33 @@ impl Exchange {
         &self,
         orders: &[SignedOrder],
     ) -> Result<Vec<PostOrderResponse>, ExchangeError> {
-        let (path, body) = match orders {
-            [one] => ("/order", serde_json::to_string(one)),
-            many => ("/orders", serde_json::to_string(many)),
-        };
-        let what = format!("POST {path}");
-        let body = body.map_err(|e| ExchangeError::Local {
-            what: what.clone(),
+        let body = match orders {
+            [one] => serde_json::to_string(one),
+            many => serde_json::to_string(many),
+        }
+        .map_err(|e| ExchangeError::Local {
+            what: "POST /order".to_owned(),
             reason: format!("cannot encode the order: {e}"),
         })?;
-        let url = format!("{}{}", self.base, &path[1..]);
-        let cost = u32::try_from(orders.len()).unwrap_or(u32::MAX);
+        self.post_body(&body, orders.len()).await
+    }
+
+    /// Post a signed body exactly as journaled: one order (`POST /order`) or a JSON array
+    /// of `n` (`POST /orders`). Same discipline as [`Exchange::post`].
+    pub async fn post_body(
+        &self,
+        body: &str,
+        n: usize,
+    ) -> Result<Vec<PostOrderResponse>, ExchangeError> {
+        let endpoint = if n == 1 { "order" } else { "orders" };
+        let url = format!("{}{endpoint}", self.base);
+        // The signed path is the URL's whole path, a base path prefix included.
+        let path = reqwest::Url::parse(&url)
+            .map_or_else(|_| format!("/{endpoint}"), |u| u.path().to_owned());
+        let path = path.as_str();
+        let what = format!("POST {path}");
+        let body = body.to_owned();
+        let cost = u32::try_from(n).unwrap_or(u32::MAX);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -531,7 +547,14 @@ impl Exchange {
                         self.limiter.remaining(Class::Order, r);
                     }
                     if (200..300).contains(&status) {
-                        return parse_post(&what, orders.len(), &text);
+                        return parse_post(&what, n, &text);
+                    }
+                    // A dropped request on the exchange's side: it may have acted.
+                    if server_message(&text).contains("context canceled") {
+                        return Err(ExchangeError::Unknown {
+                            what,
+                            reason: format!("HTTP {status}: {}", server_message(&text)),
+                        });
                     }
                     let pause = retry_after
                         .and_then(|s| s.trim().parse::<u64>().ok())

@@ -16,11 +16,11 @@ use polybox_core::orders::{ExecEvent, OrderState, TradeStatus};
 use polybox_core::venue::PlaceOrder;
 use polymarket_client_sdk_v2::clob::types::request::{OrdersRequest, TradesRequest};
 use polymarket_client_sdk_v2::clob::types::{
-    OrderType, Side as SdkSide, SignedOrder, TickSize, TraderSide,
+    OrderStatusType, OrderType, Side as SdkSide, TickSize, TradeStatusType, TraderSide,
 };
 use polymarket_client_sdk_v2::types::{Decimal, U256};
 
-use super::exchange::{Exchange, ExchangeError, order_id, same_order};
+use super::exchange::{Exchange, ExchangeError, order_id};
 use super::rate_limit::Class;
 
 /// A signed order, ready to journal and post.
@@ -43,14 +43,34 @@ pub struct Working {
     pub exchange_id: String,
     /// Its state in the desk.
     pub state: OrderState,
+    /// When it was created, UTC ms.
+    pub created_ms: u64,
+    /// Some of it filled.
+    pub filled: bool,
+}
+
+/// How long after sending an order its absence from the exchange means something: the
+/// exchange (and the client's trade polling) may lag this much behind a post.
+pub const SETTLE_GRACE_MS: u64 = 35_000;
+
+fn trade_status(s: &TradeStatusType) -> Option<TradeStatus> {
+    match s {
+        TradeStatusType::Matched => Some(TradeStatus::Matched),
+        TradeStatusType::Mined => Some(TradeStatus::Mined),
+        TradeStatusType::Confirmed => Some(TradeStatus::Confirmed),
+        TradeStatusType::Retrying => Some(TradeStatus::Retrying),
+        TradeStatusType::Failed => Some(TradeStatus::Failed),
+        TradeStatusType::Unknown(text) => TradeStatus::parse(text),
+        _ => None,
+    }
 }
 
 /// Talks to the exchange for the desk.
 #[derive(Debug)]
 pub struct Executor {
     exchange: Exchange,
-    /// Signed orders by host id, kept to post and to re-send identically.
-    signed: Mutex<HashMap<OrderId, SignedOrder>>,
+    /// Signed bodies by host id, as journaled: posted and re-sent byte for byte.
+    signed: Mutex<HashMap<OrderId, String>>,
 }
 
 fn micros_to_decimal(m: u64) -> Decimal {
@@ -79,7 +99,7 @@ impl Executor {
         &self.exchange
     }
 
-    fn signed(&self) -> std::sync::MutexGuard<'_, HashMap<OrderId, SignedOrder>> {
+    fn signed(&self) -> std::sync::MutexGuard<'_, HashMap<OrderId, String>> {
         self.signed
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -128,7 +148,7 @@ impl Executor {
         let exchange_id =
             order_id(&signed, neg_risk).ok_or_else(|| local("not a V2 order".to_owned()))?;
         let body = serde_json::to_string(&signed).map_err(|e| local(e.to_string()))?;
-        self.signed().insert(p.id, signed);
+        self.signed().insert(p.id, body.clone());
         Ok(Signed {
             id: p.id,
             exchange_id,
@@ -186,18 +206,33 @@ impl Executor {
         self.sign(&p, tick, neg_risk).await
     }
 
+    /// Bodies of orders journaled before a restart, so they can be re-sent identically.
+    pub fn restore_signed(&self, bodies: impl IntoIterator<Item = (OrderId, String)>) {
+        self.signed().extend(bodies);
+    }
+
     /// Post a signed order (journaled by now). Answers with what the exchange said.
     pub async fn post(&self, id: OrderId, exchange_id: &str) -> Vec<ExecEvent> {
-        let Some(order) = self.signed().get(&id).map(same_order) else {
-            return vec![ExecEvent::Rejected {
+        let Some(body) = self.signed().get(&id).cloned() else {
+            return vec![ExecEvent::Unknown {
                 id,
-                reason: "no signed order to post (restart): reconciled from the exchange"
-                    .to_owned(),
+                reason: "its signed body is not at hand: left to reconciliation".to_owned(),
             }];
         };
-        match self.exchange.post(&[order]).await {
+        match self.exchange.post_body(&body, 1).await {
             Ok(answers) => match answers.first() {
                 Some(a) if a.success && a.error_msg.as_deref().unwrap_or_default().is_empty() => {
+                    vec![ExecEvent::Accepted {
+                        exchange_id: exchange_id.to_owned(),
+                    }]
+                }
+                // It already has it (the first attempt reached the book).
+                Some(a)
+                    if a.error_msg
+                        .as_deref()
+                        .unwrap_or_default()
+                        .contains("Duplicated") =>
+                {
                     vec![ExecEvent::Accepted {
                         exchange_id: exchange_id.to_owned(),
                     }]
@@ -214,13 +249,18 @@ impl Executor {
                     reason: "empty answer".to_owned(),
                 }],
             },
-            // It already has it: the first attempt reached the book.
-            Err(ExchangeError::Refused { message, .. }) if message.ends_with("Duplicated.") => {
+            Err(ExchangeError::Refused { message, .. }) if message.contains("Duplicated") => {
                 vec![ExecEvent::Accepted {
                     exchange_id: exchange_id.to_owned(),
                 }]
             }
             Err(ExchangeError::Unknown { reason, .. }) => vec![ExecEvent::Unknown { id, reason }],
+            // Retries ran out on answers that do not prove the exchange did nothing.
+            Err(ExchangeError::Unavailable { reason, .. })
+                if reason.contains("order timed out") || reason.contains("HTTP 5") =>
+            {
+                vec![ExecEvent::Unknown { id, reason }]
+            }
             Err(e) => vec![ExecEvent::Rejected {
                 id,
                 reason: e.to_string(),
@@ -272,8 +312,10 @@ impl Executor {
                 })
                 .await?;
             for t in &page.data {
-                let status = TradeStatus::parse(&format!("{:?}", t.status).to_ascii_uppercase())
-                    .unwrap_or(TradeStatus::Matched);
+                let Some(status) = trade_status(&t.status) else {
+                    tracing::warn!(trade = %t.id, status = ?t.status, "a trade status the host does not know: not applied");
+                    continue;
+                };
                 let rate = t.fee_rate_bps.to_string().parse::<u32>().unwrap_or(0);
                 if t.trader_side == TraderSide::Taker && t.owner == me {
                     if let (Some(p), Some(s)) = (price(t.price), size(t.size)) {
@@ -336,11 +378,9 @@ impl Executor {
             }
             cursor = Some(page.next_cursor);
         }
+        let now = polybox_core::clock::Clock::now_ms(&polybox_core::clock::WallClock);
         for w in working {
-            if open.contains(&w.exchange_id) {
-                continue;
-            }
-            if w.state < OrderState::Submitted {
+            if open.contains(&w.exchange_id) || w.state < OrderState::Submitted {
                 continue;
             }
             let x = w.exchange_id.clone();
@@ -351,28 +391,51 @@ impl Executor {
                     async move { client.order(&x).await }
                 })
                 .await;
+            let settled = now.saturating_sub(w.created_ms) > SETTLE_GRACE_MS;
+            let filled = w.filled
+                || events
+                    .iter()
+                    .any(|e| matches!(e, ExecEvent::Trade { exchange_id, .. } if *exchange_id == w.exchange_id));
             match found {
-                Ok(o) => {
-                    let status = format!("{:?}", o.status).to_ascii_uppercase();
-                    if status.contains("CANCEL") {
+                Ok(o) => match &o.status {
+                    OrderStatusType::Canceled => events.push(ExecEvent::Cancelled {
+                        exchange_id: w.exchange_id.clone(),
+                        reason: None,
+                    }),
+                    OrderStatusType::Unknown(text)
+                        if text.to_ascii_uppercase().contains("CANCEL")
+                            || text.eq_ignore_ascii_case("INVALID") =>
+                    {
                         events.push(ExecEvent::Cancelled {
                             exchange_id: w.exchange_id.clone(),
-                            reason: None,
+                            reason: Some(text.clone()),
                         });
+                    }
+                    OrderStatusType::Live
+                    | OrderStatusType::Delayed
+                    | OrderStatusType::Unmatched => events.push(ExecEvent::Accepted {
+                        exchange_id: w.exchange_id.clone(),
+                    }),
+                    // Matched: its trades bring the fills.
+                    _ => {}
+                },
+                // Not on the exchange (never placed, or no longer active). Only once the
+                // exchange has had time to answer, and never when anything of it filled:
+                // an unknown post is sent again, identically; an order once open is over.
+                Err(ExchangeError::Refused { status: 404, .. }) if settled && !filled => {
+                    if w.state == OrderState::Unknown {
+                        events.extend(self.post(w.id, &w.exchange_id).await);
                     } else {
-                        events.push(ExecEvent::Accepted {
+                        events.push(ExecEvent::Cancelled {
                             exchange_id: w.exchange_id.clone(),
+                            reason: Some("no longer on the exchange".to_owned()),
                         });
                     }
                 }
-                // Never reached the book: send exactly the same order again.
-                Err(ExchangeError::Refused { status: 404, .. })
-                    if w.state == OrderState::Unknown =>
-                {
-                    events.extend(self.post(w.id, &w.exchange_id).await);
-                }
                 Err(ExchangeError::Refused { status: 404, .. }) => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    tracing::warn!(order = %w.exchange_id, "cannot read the order's state: {e}")
+                }
             }
         }
         Ok(events)

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use polybox_core::clock::{Clock, WallClock};
 use polybox_core::ids::OrderId;
-use polybox_core::orders::{ExecEvent, Orders};
+use polybox_core::orders::{ExecEvent, OrderState, Orders};
 use polybox_core::venue::Command;
 use polymarket_client_sdk_v2::auth::Uuid;
 use tokio::runtime::Runtime;
@@ -32,8 +32,9 @@ pub struct Session {
     executor: Arc<Executor>,
     store: Store,
     tx: mpsc::Sender<Inbound>,
-    started_s: i64,
     heartbeat: Arc<Mutex<Option<Uuid>>>,
+    /// A heartbeat is in flight: one at a time keeps the chain of ids intact.
+    beating: Arc<std::sync::atomic::AtomicBool>,
     cancel_unknown: bool,
     /// A poll is running: the next tick skips rather than piling up on a slow exchange.
     polling: Arc<std::sync::atomic::AtomicBool>,
@@ -59,27 +60,32 @@ impl Session {
         cancel_unknown: bool,
     ) -> Result<(Session, mpsc::Receiver<Inbound>, Orders), StoreError> {
         let mut orders = Orders::default();
-        for (o, _) in store.load_orders()? {
+        let mut bodies = Vec::new();
+        for (mut o, signed) in store.load_orders()? {
+            match o.state {
+                // Never left the host: the post starts only after `submitted` is journaled.
+                OrderState::Pending => {
+                    o.state = OrderState::Cancelled;
+                    o.reason = Some("not sent before the host stopped".to_owned());
+                }
+                // Sent, answer unknown: reconciled by id, re-sent identically if absent.
+                OrderState::Submitted => o.state = OrderState::Unknown,
+                _ => {}
+            }
+            if let Some(body) = signed {
+                bodies.push((o.id, body));
+            }
             orders.restore(o);
         }
-        // Trades are read back from the oldest order still working at the last stop, so
-        // fills made while the host was down are applied (once: by trade id).
-        let now_s = i64::try_from(now() / 1_000).unwrap_or(0);
-        let since = orders
-            .working()
-            .map(|o| i64::try_from(o.created_ms / 1_000).unwrap_or(now_s))
-            .min()
-            .unwrap_or(now_s)
-            .min(now_s)
-            - 60;
+        executor.restore_signed(bodies);
         let (tx, rx) = mpsc::channel(4_096);
         Ok((
             Session {
                 executor: Arc::new(executor),
                 store,
                 tx,
-                started_s: since,
                 heartbeat: Arc::new(Mutex::new(None)),
+                beating: Arc::default(),
                 cancel_unknown,
                 polling: Arc::default(),
                 retried: std::collections::HashSet::new(),
@@ -90,12 +96,17 @@ impl Session {
         ))
     }
 
-    fn journal(&mut self, kernel: &Kernel, id: OrderId, signed: Option<&str>) {
+    /// Write the order's record; false when the journal could not be written.
+    fn journal(&mut self, kernel: &Kernel, id: OrderId, signed: Option<&str>) -> bool {
         let Some(order) = kernel.desk().live_orders().and_then(|o| o.get(id)) else {
-            return;
+            return true;
         };
-        if let Err(e) = self.store.save_order(order, signed, now()) {
-            tracing::error!(order = %id, "cannot journal the order: {e}");
+        match self.store.save_order(order, signed, now()) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(order = %id, "cannot journal the order: {e}");
+                false
+            }
         }
     }
 
@@ -138,6 +149,7 @@ impl Session {
                                 reason: format!("no book for token {}", p.token),
                             },
                         );
+                        self.journal(kernel, p.id, None);
                         continue;
                     };
                     runtime.spawn(async move {
@@ -176,10 +188,20 @@ impl Session {
                         exchange_id: s.exchange_id.clone(),
                     },
                 );
-                // Write-ahead: the signed order is on disk before it leaves.
-                self.journal(kernel, s.id, Some(&s.body));
+                // Write-ahead: the signed order is on disk before it leaves, or it does not leave.
+                let unsent = || ExecEvent::Rejected {
+                    id: s.id,
+                    reason: "the journal cannot be written: not sent".to_owned(),
+                };
+                if !self.journal(kernel, s.id, Some(&s.body)) {
+                    kernel.on_exec(now(), unsent());
+                    return;
+                }
                 kernel.on_exec(now(), ExecEvent::Submitted { id: s.id });
-                self.journal(kernel, s.id, None);
+                if !self.journal(kernel, s.id, None) {
+                    kernel.on_exec(now(), unsent());
+                    return;
+                }
                 let (executor, tx) = (Arc::clone(&self.executor), self.tx.clone());
                 runtime.spawn(async move {
                     let events = executor.post(s.id, &s.exchange_id).await;
@@ -316,6 +338,8 @@ impl Session {
                             id: w.id,
                             exchange_id,
                             state: w.state,
+                            created_ms: w.created_ms,
+                            filled: !w.filled.is_zero(),
                         })
                     })
                     .collect()
@@ -326,7 +350,17 @@ impl Session {
             return;
         }
         let busy = Arc::clone(&self.polling);
-        let (executor, tx, after) = (Arc::clone(&self.executor), self.tx.clone(), self.started_s);
+        // Trades from the oldest working order on (a restart reads back what happened while
+        // the host was down), or the last five minutes.
+        let now_s = i64::try_from(now() / 1_000).unwrap_or(0);
+        let after = working
+            .iter()
+            .map(|w| i64::try_from(w.created_ms / 1_000).unwrap_or(now_s))
+            .min()
+            .unwrap_or(now_s - 240)
+            .min(now_s)
+            - 60;
+        let (executor, tx) = (Arc::clone(&self.executor), self.tx.clone());
         runtime.spawn(async move {
             let _done = clear_on_drop(busy);
             match executor.poll(&working, after).await {
@@ -364,39 +398,41 @@ impl Session {
     /// Keep the exchange's order-safety heartbeat alive: if the host dies, the exchange
     /// cancels its resting orders.
     pub fn heartbeat(&self, runtime: &Runtime) {
+        use std::sync::atomic::Ordering;
+        if self.beating.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let busy = Arc::clone(&self.beating);
         let (executor, last) = (Arc::clone(&self.executor), Arc::clone(&self.heartbeat));
         runtime.spawn(async move {
-            let previous = *last
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _done = clear_on_drop(busy);
+            let lock = || last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let previous = *lock();
+            // Not repeated on a timeout (the exchange may have moved the chain on); an
+            // "invalid heartbeat id" answer names the id it expects, which is adopted.
             let answer = executor
                 .exchange()
-                .call(
-                    "POST /v1/heartbeats",
-                    super::rate_limit::Class::Read,
-                    false,
-                    |c| async move { c.post_heartbeat(previous).await },
-                )
+                .call("POST /v1/heartbeats", super::rate_limit::Class::Read, true, |c| async move {
+                    match c.post_heartbeat(previous).await {
+                        Err(e) => match e.downcast_ref::<polymarket_client_sdk_v2::error::Status>().and_then(|s| {
+                            serde_json::from_str::<polymarket_client_sdk_v2::clob::types::response::HeartbeatResponse>(&s.message).ok()
+                        }) {
+                            Some(expected) => Ok(expected),
+                            None => Err(e),
+                        },
+                        ok => ok,
+                    }
+                })
                 .await;
             match answer {
-                Ok(r) => {
-                    *last
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(r.heartbeat_id)
-                }
-                Err(e) => {
-                    // A broken chain restarts with a fresh one.
-                    *last
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-                    tracing::warn!("heartbeat failed: {e}");
-                }
+                Ok(r) => *lock() = Some(r.heartbeat_id),
+                Err(e) => tracing::warn!("heartbeat failed (the next one continues the chain): {e}"),
             }
         });
     }
 }
 
-/// Clears the flag when dropped (the poll ended, however it ended).
+/// Clears the flag when dropped (the call ended, however it ended).
 fn clear_on_drop(flag: Arc<std::sync::atomic::AtomicBool>) -> impl Drop {
     struct Clear(Arc<std::sync::atomic::AtomicBool>);
     impl Drop for Clear {
