@@ -451,6 +451,28 @@ mod tests {
         assert_eq!(c.sandbox.memory_mib, 64);
         assert_eq!(c.sandbox.deadline_ms, 10);
         assert_eq!(c.kill_switch.path, PathBuf::from(".kill_switch"));
+        assert_eq!(
+            c.risk.slippage_pct,
+            rust_decimal::Decimal::ONE,
+            "audit: 1 % slippage"
+        );
+        assert!(!c.exchange.cancel_unknown_orders);
+    }
+
+    #[test]
+    fn slippage_thresholds_read_globally_and_per_strategy() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("polybox.toml");
+        std::fs::write(
+            &p,
+            "[risk]\nslippage_pct = 1.5\n[strategies.q]\npause_slippage_pct = 8\nslippage_pct = \"2.5\"\n",
+        )
+        .unwrap();
+        let c = HostConfig::load(Some(&p), &[]).unwrap();
+        assert_eq!(c.risk.slippage_pct, rust_decimal::Decimal::new(15, 1));
+        let b = c.strategies["q"].budget();
+        assert_eq!(b.pause_slippage_pct, Some(rust_decimal::Decimal::from(8)));
+        assert_eq!(b.slippage_pct, Some(rust_decimal::Decimal::new(25, 1)));
     }
 
     #[test]
