@@ -561,3 +561,80 @@ async fn refusals_follow_the_rejection_table_retick_once_and_escalate_to_the_kil
     assert!(kill.contains("closed only mode"), "kill switch: {kill:?}");
     assert_eq!(clob.counters().orders_accepted, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_strategies_posting_at_once_keep_the_spacing_and_the_journal_whole() {
+    let clob = FakeClob::start(0).await.unwrap();
+    let mut market =
+        polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], 31).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Four quoters (the same component under four names) quote at once.
+    let quoter = polybox_tests::component("strategies/spread-quoter");
+    let copies: Vec<std::path::PathBuf> = (0..4)
+        .map(|i| {
+            let p = dir.path().join(format!("quoter_{i}.wasm"));
+            std::fs::copy(&quoter, &p).unwrap();
+            p
+        })
+        .collect();
+    let mut cmd = tokio::process::Command::new(polybox_tests::polybox_bin());
+    cmd.args(["run", "--live", "--duration", "5", "--json", "--markets"])
+        .arg(format!("{},{}", TOKENS[0], TOKENS[1]))
+        .args(["--set", &format!("exchange.clob_url=\"{}\"", clob.url())])
+        .args(["--set", &format!("exchange.ws_url=\"{}\"", market.url())])
+        .args(["--set", &format!("store.dir=\"{}\"", dir.path().display())])
+        .current_dir(dir.path())
+        .env("POLYMARKET_PRIVATE_KEY", KEY)
+        .env("POLYBOX_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    for c in &copies {
+        cmd.arg("--strategy").arg(c);
+    }
+    let host = cmd.spawn().unwrap();
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        market.step(4);
+    }
+    let out = host.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(clob.posts() >= 4, "every quoter posted: {}", clob.posts());
+    let gap = clob.min_post_gap().unwrap();
+    // The limiter's 100 ms minimum spacing (the exchange saw them a few ms apart at most sooner).
+    assert!(gap >= Duration::from_millis(90), "posts {gap:?} apart");
+    let store = polybox::store::Store::open(dir.path()).unwrap();
+    let journaled = store.load_orders().unwrap();
+    let sent: Vec<&String> = journaled
+        .iter()
+        .filter_map(|(o, _)| o.exchange_id.as_ref())
+        .collect();
+    let unique: std::collections::BTreeSet<&&String> = sent.iter().collect();
+    assert_eq!(unique.len(), sent.len(), "no order journaled twice");
+    // Everything the exchange accepted is journaled; what it did not is what was in flight
+    // when the run ended (reconciled at the next start).
+    let accepted = clob.accepted_ids();
+    assert_eq!(accepted.len() as u64, clob.counters().orders_accepted);
+    for id in &accepted {
+        assert!(sent.contains(&id), "accepted {id} is journaled");
+    }
+    for (o, _) in &journaled {
+        if let Some(x) = &o.exchange_id
+            && !accepted.contains(x)
+        {
+            assert!(
+                matches!(
+                    o.state,
+                    polybox_core::orders::OrderState::Submitted
+                        | polybox_core::orders::OrderState::Unknown
+                        | polybox_core::orders::OrderState::Rejected
+                ),
+                "{o:?}"
+            );
+        }
+    }
+}

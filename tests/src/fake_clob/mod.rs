@@ -16,6 +16,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use alloy::primitives::{Address, B256, U256};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -109,6 +111,8 @@ struct Inner {
     heartbeat_timeout_s: u64,
     page_size: usize,
     next_heartbeat: u64,
+    /// When each order post arrived.
+    posts: Vec<Instant>,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -174,6 +178,7 @@ impl FakeClob {
             heartbeat_timeout_s: 10,
             page_size: 100,
             next_heartbeat: 0,
+            posts: Vec::new(),
         }));
         let app = Router::new()
             .fallback(handle)
@@ -218,6 +223,26 @@ impl FakeClob {
     /// The admin state JSON (as `GET /admin/state`).
     pub fn state(&self) -> Value {
         admin_state(&lock(&self.inner))
+    }
+
+    /// The shortest time between two order posts (`None` before the second).
+    pub fn min_post_gap(&self) -> Option<Duration> {
+        let inner = lock(&self.inner);
+        inner
+            .posts
+            .windows(2)
+            .map(|w| w[1].saturating_duration_since(w[0]))
+            .min()
+    }
+
+    /// Ids of every order the exchange accepted, in id order.
+    pub fn accepted_ids(&self) -> Vec<String> {
+        lock(&self.inner).exchange.orders.keys().cloned().collect()
+    }
+
+    /// Order posts received.
+    pub fn posts(&self) -> usize {
+        lock(&self.inner).posts.len()
     }
 
     /// Shares of `token` held by `funder`, micro.
@@ -445,6 +470,9 @@ fn authenticated(
     body: &[u8],
 ) -> Response {
     let json_body = || serde_json::from_slice::<Value>(body).unwrap_or(Value::Null);
+    if method == "POST" && (path == "/order" || path == "/orders") {
+        inner.posts.push(Instant::now());
+    }
     match (method, path) {
         ("POST", "/order") => {
             let v = json_body();

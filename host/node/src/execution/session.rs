@@ -42,6 +42,8 @@ pub struct Session {
     retried: std::collections::HashSet<OrderId>,
     /// Authentication or account refusals in a row.
     escalations: u32,
+    /// The run is ending: answers are still applied, nothing new is sent.
+    closing: bool,
 }
 
 /// Authentication or account refusals in a row that engage the kill switch.
@@ -90,6 +92,7 @@ impl Session {
                 polling: Arc::default(),
                 retried: std::collections::HashSet::new(),
                 escalations: 0,
+                closing: false,
             },
             rx,
             orders,
@@ -129,8 +132,17 @@ impl Session {
         }
     }
 
+    /// The run is ending: apply what is still in flight, send nothing new (orders not
+    /// yet sent stay pending in the journal and are cancelled at the next start).
+    pub fn close(&mut self) {
+        self.closing = true;
+    }
+
     /// Send the kernel's commands to the executor.
     pub fn dispatch(&mut self, kernel: &mut Kernel, runtime: &Runtime) {
+        if self.closing {
+            return;
+        }
         for command in kernel.take_commands() {
             let (executor, tx) = (Arc::clone(&self.executor), self.tx.clone());
             match command {
@@ -188,6 +200,10 @@ impl Session {
                         exchange_id: s.exchange_id.clone(),
                     },
                 );
+                if self.closing {
+                    self.journal(kernel, s.id, Some(&s.body));
+                    return;
+                }
                 // Write-ahead: the signed order is on disk before it leaves, or it does not leave.
                 let unsent = || ExecEvent::Rejected {
                     id: s.id,
