@@ -273,11 +273,15 @@ impl Executor {
         let id = exchange_id.to_owned();
         let answer = self
             .exchange
-            .call("DELETE /order", Class::Cancel, true, |c| {
+            // A cancel is safe to repeat (a second one is answered "not canceled").
+            .call("DELETE /order", Class::Cancel, false, |c| {
                 let id = id.clone();
                 async move { c.cancel_order(&id).await }
             })
             .await?;
+        for (id, why) in &answer.not_canceled {
+            tracing::warn!(order = %id, "the exchange did not cancel it: {why}");
+        }
         Ok(answer
             .canceled
             .into_iter()
