@@ -605,8 +605,9 @@ async fn many_strategies_posting_at_once_keep_the_spacing_and_the_journal_whole(
     );
     assert!(clob.posts() >= 4, "every quoter posted: {}", clob.posts());
     let gap = clob.min_post_gap().unwrap();
-    // The limiter's 100 ms minimum spacing (the exchange saw them a few ms apart at most sooner).
-    assert!(gap >= Duration::from_millis(90), "posts {gap:?} apart");
+    // The limiter spaces posts by 100 ms when they leave; loopback jitter on a busy machine
+    // can bring two arrivals a little closer, never to the near-zero of unpaced posts.
+    assert!(gap >= Duration::from_millis(50), "posts {gap:?} apart");
     let store = polybox::store::Store::open(dir.path()).unwrap();
     let journaled = store.load_orders().unwrap();
     let sent: Vec<&String> = journaled
