@@ -639,3 +639,46 @@ async fn many_strategies_posting_at_once_keep_the_spacing_and_the_journal_whole(
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_orders_are_read_across_pages_and_cancelled_by_market() {
+    use polybox::execution::executor::Executor;
+    let clob = FakeClob::start(0).await.unwrap();
+    clob.set_page_size(1);
+    let x = connect(&clob).await;
+    let mut ids = Vec::new();
+    for price in ["0.40", "0.41", "0.42"] {
+        let signed = bid(&x, price).await;
+        ids.push(order_id(&signed, false).unwrap());
+        x.post(&[signed]).await.unwrap();
+    }
+    let executor = Executor::new(x);
+    let events = executor.poll(&[], 0).await.unwrap();
+    let accepted: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            polybox_core::orders::ExecEvent::Accepted { exchange_id } => Some(exchange_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    for id in &ids {
+        assert!(
+            accepted.contains(&id.as_str()),
+            "{id} read from its page: {accepted:?}"
+        );
+    }
+    let market =
+        polymarket_client_sdk_v2::types::B256::from_str(&format!("0x{}", "dd".repeat(32))).unwrap();
+    let req = polymarket_client_sdk_v2::clob::types::request::CancelMarketOrderRequest::builder()
+        .market(market)
+        .build();
+    let c = executor
+        .exchange()
+        .call("DELETE /cancel-market-orders", Class::Cancel, false, |c| {
+            c.cancel_market_orders(&req)
+        })
+        .await
+        .unwrap();
+    assert_eq!(c.canceled.len(), 3);
+    assert!(clob.state()["open_orders"].as_array().unwrap().is_empty());
+}
