@@ -682,3 +682,70 @@ async fn open_orders_are_read_across_pages_and_cancelled_by_market() {
     assert_eq!(c.canceled.len(), 3);
     assert!(clob.state()["open_orders"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_user_channel_brings_fills_without_waiting_for_the_poll() {
+    let clob = FakeClob::start(0).await.unwrap();
+    let mut market =
+        polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], 37).await;
+    let dir = tempfile::tempdir().unwrap();
+    let host = tokio::process::Command::new(polybox_tests::polybox_bin())
+        .args(["run", "--live", "--duration", "6", "--json", "--markets"])
+        .arg(format!("{},{}", TOKENS[0], TOKENS[1]))
+        .arg("--strategy")
+        .arg(polybox_tests::component("strategies/spread-quoter"))
+        .args(["--set", &format!("exchange.clob_url=\"{}\"", clob.url())])
+        .args(["--set", &format!("exchange.ws_url=\"{}\"", market.url())])
+        .args([
+            "--set",
+            &format!("exchange.user_ws_url=\"{}\"", clob.ws_url()),
+        ])
+        // The first poll runs at start; the next would come after the run.
+        .args(["--set", "exchange.poll_ms=60000"])
+        .args(["--set", &format!("store.dir=\"{}\"", dir.path().display())])
+        .current_dir(dir.path())
+        .env("POLYMARKET_PRIVATE_KEY", KEY)
+        .env("POLYBOX_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut filled = 0;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        market.step(2);
+        let open = clob.state()["open_orders"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if let Some(o) = open.iter().find(|o| o["side"] == "BUY") {
+            let price = Decimal::from_str(o["price"].as_str().unwrap()).unwrap();
+            let micros =
+                u64::try_from((price * Decimal::from(1_000_000)).trunc().mantissa()).unwrap();
+            clob.take(
+                o["asset_id"].as_str().unwrap(),
+                polybox_tests::fake_clob::exchange::Side::Sell,
+                micros,
+                100_000 * 1_000_000,
+            );
+            filled = clob.counters().fills;
+            if filled > 0 {
+                break;
+            }
+        }
+    }
+    assert!(filled > 0, "{}", clob.state());
+    let out = host.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["fills"].as_u64().unwrap(),
+        clob.counters().fills,
+        "fills came over the user channel: {v}"
+    );
+}

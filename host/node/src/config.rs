@@ -158,6 +158,11 @@ pub struct ExchangeConfig {
     /// Cancel open orders on the exchange that this host's journal does not hold (found at
     /// start or while polling); otherwise they are only reported.
     pub cancel_unknown_orders: bool,
+    /// Base of the user channel when it is served apart from the market channel (empty:
+    /// `ws_url`).
+    pub user_ws_url: String,
+    /// How often open orders and trades are polled over REST, ms.
+    pub poll_ms: u64,
 }
 
 impl Default for ExchangeConfig {
@@ -166,6 +171,8 @@ impl Default for ExchangeConfig {
             clob_url: "https://clob.polymarket.com".to_owned(),
             ws_url: "wss://ws-subscriptions-clob.polymarket.com/ws".to_owned(),
             cancel_unknown_orders: false,
+            user_ws_url: String::new(),
+            poll_ms: 1_000,
         }
     }
 }

@@ -251,6 +251,14 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     let (mut session, mut inbound) = match live.take() {
         Some((session, inbound, orders)) => {
             session.arm_heartbeat(&runtime);
+            session.start_user_feed(
+                &runtime,
+                if config.exchange.user_ws_url.is_empty() {
+                    &config.exchange.ws_url
+                } else {
+                    &config.exchange.user_ws_url
+                },
+            );
             kernel.use_live_venue(orders);
             (Some(session), Some(inbound))
         }
@@ -267,7 +275,7 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     let mut messages = Vec::new();
     let (mut poll, mut beat) = runtime.block_on(async {
         (
-            tokio::time::interval(Duration::from_secs(1)),
+            tokio::time::interval(Duration::from_millis(config.exchange.poll_ms.max(100))),
             tokio::time::interval(Duration::from_secs(5)),
         )
     });

@@ -181,6 +181,7 @@ impl FakeClob {
             posts: Vec::new(),
         }));
         let app = Router::new()
+            .route("/ws/user", axum::routing::get(user_channel))
             .fallback(handle)
             .with_state(Arc::clone(&inner));
         tokio::spawn(async move {
@@ -193,6 +194,11 @@ impl FakeClob {
     /// The REST base URL (`exchange.clob_url`).
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The WebSocket base of its user channel (`{base}/user`).
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
     }
 
     /// Inject a fault.
@@ -979,6 +985,108 @@ async fn heartbeat_watch(shared: std::sync::Weak<Mutex<Inner>>) {
             for id in inner.exchange.live_orders(&key, None, None) {
                 if inner.exchange.cancel(&key, &id).is_ok() {
                     inner.counters.heartbeat_cancels += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The user channel: after a subscription with valid credentials, the key's order and
+/// trade events as the exchange sends them (`PLACEMENT`/`UPDATE`/`CANCELLATION` orders,
+/// trades with their status), found by watching the exchange's state.
+async fn user_channel(
+    ws: axum::extract::ws::WebSocketUpgrade,
+    State(shared): State<Shared>,
+) -> Response {
+    ws.on_upgrade(move |socket| serve_user(socket, shared))
+}
+
+async fn serve_user(mut ws: axum::extract::ws::WebSocket, shared: Shared) {
+    use axum::extract::ws::{CloseFrame, Message};
+    let first = match ws.recv().await {
+        Some(Ok(Message::Text(t))) => {
+            serde_json::from_str::<Value>(t.as_str()).unwrap_or(Value::Null)
+        }
+        _ => return,
+    };
+    let auth = &first["auth"];
+    let key = {
+        let inner = lock(&shared);
+        inner
+            .keys
+            .iter()
+            .find(|k| {
+                first["type"] == "user"
+                    && auth["apiKey"].as_str() == Some(k.key.as_str())
+                    && auth["secret"].as_str() == Some(k.secret.as_str())
+                    && auth["passphrase"].as_str() == Some(k.passphrase.as_str())
+            })
+            .map(|k| k.key.clone())
+    };
+    let Some(key) = key else {
+        let _ = ws
+            .send(Message::Close(Some(CloseFrame {
+                code: 1008,
+                reason: "invalid auth".into(),
+            })))
+            .await;
+        return;
+    };
+    // What has been told: trades by index, orders by (status, matched).
+    let (mut told_trades, mut told_orders) = {
+        let inner = lock(&shared);
+        let orders: BTreeMap<String, (&'static str, u64)> = inner
+            .exchange
+            .orders
+            .values()
+            .filter(|o| o.owner == key)
+            .map(|o| (o.id.clone(), (o.status, o.matched)))
+            .collect();
+        (inner.exchange.trades.len(), orders)
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        tokio::select! {
+            msg = ws.recv() => match msg {
+                Some(Ok(Message::Text(t))) if t.as_str() == "PING" => {
+                    if ws.send(Message::text("PONG")).await.is_err() { return; }
+                }
+                Some(Ok(_)) => {}
+                _ => return,
+            },
+            _ = tick.tick() => {
+                let frames = {
+                    let inner = lock(&shared);
+                    let mut frames = Vec::new();
+                    for t in inner.exchange.trades.iter().skip(told_trades).filter(|t| t.owner == key) {
+                        let mut v = trade_json(t);
+                        v["event_type"] = json!("trade");
+                        v["type"] = json!("TRADE");
+                        v["timestamp"] = json!(t.match_time.to_string());
+                        frames.push(v);
+                    }
+                    told_trades = inner.exchange.trades.len();
+                    for o in inner.exchange.orders.values().filter(|o| o.owner == key) {
+                        let now = (o.status, o.matched);
+                        let kind = match told_orders.get(&o.id) {
+                            None => "PLACEMENT",
+                            Some(before) if *before == now => continue,
+                            Some(_) if o.status == "CANCELED" => "CANCELLATION",
+                            Some(_) => "UPDATE",
+                        };
+                        told_orders.insert(o.id.clone(), now);
+                        let mut v = order_json(o);
+                        v["event_type"] = json!("order");
+                        v["type"] = json!(kind);
+                        v["order_owner"] = json!(o.owner);
+                        frames.push(v);
+                    }
+                    frames
+                };
+                for f in frames {
+                    if ws.send(Message::text(f.to_string())).await.is_err() {
+                        return;
+                    }
                 }
             }
         }

@@ -361,6 +361,17 @@ impl Exchange {
         self.key
     }
 
+    /// The user channel's first message: the API credentials in clear, as the exchange
+    /// requires on that socket (never logged).
+    pub fn user_subscription(&self) -> String {
+        serde_json::json!({
+            "auth": {"apiKey": self.key.to_string(), "secret": self.secret, "passphrase": self.passphrase},
+            "markets": [],
+            "type": "user",
+        })
+        .to_string()
+    }
+
     /// The limiter (shared by every call).
     pub fn limiter(&self) -> &RateLimiter {
         &self.limiter

@@ -5,3 +5,4 @@ pub mod executor;
 pub mod rate_limit;
 pub mod retry;
 pub mod session;
+pub mod user_feed;

@@ -132,6 +132,18 @@ impl Session {
         }
     }
 
+    /// Follow the exchange's user channel at `{ws_url}/user` for faster updates.
+    pub fn start_user_feed(&self, runtime: &Runtime, ws_url: &str) {
+        let url = format!("{}/user", ws_url.trim_end_matches('/'));
+        let exchange = self.executor.exchange();
+        runtime.spawn(super::user_feed::run(
+            url,
+            exchange.user_subscription(),
+            exchange.api_key().to_string(),
+            self.tx.clone(),
+        ));
+    }
+
     /// The run is ending: apply what is still in flight, send nothing new (orders not
     /// yet sent stay pending in the journal and are cancelled at the next start).
     pub fn close(&mut self) {
