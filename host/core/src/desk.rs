@@ -177,6 +177,8 @@ pub struct Desk {
     expected: BTreeMap<OrderId, Price>,
     /// Slippage past a threshold, not yet taken by the kernel.
     notices: Vec<SlippageNotice>,
+    /// Why the exchange link refuses new orders now (a stale heartbeat), if it does.
+    held: Option<String>,
     /// Since when each crossed book has been crossed.
     crossed_since: BTreeMap<TokenId, u64>,
     now: u64,
@@ -195,6 +197,7 @@ impl Desk {
             filled_notional: BTreeMap::new(),
             expected: BTreeMap::new(),
             notices: Vec::new(),
+            held: None,
             crossed_since: BTreeMap::new(),
             books: BTreeMap::new(),
             meta: BTreeMap::new(),
@@ -623,12 +626,21 @@ impl Desk {
         std::mem::take(&mut self.notices)
     }
 
+    /// Hold every new order (`Some(why)`: the exchange's heartbeat is stale, so resting
+    /// orders may vanish at any moment) or release the hold (`None`). Cancels still go.
+    pub fn hold_orders(&mut self, why: Option<String>) {
+        self.held = why;
+    }
+
     /// Let a paused strategy trade again (the operator's decision).
     pub fn unpause(&mut self, strategy: StrategyId) {
         self.counters.entry(strategy).or_default().paused = false;
     }
 
     fn check(&mut self, intent: Intent) -> Result<crate::risk::Approved, Rejection> {
+        if let Some(why) = &self.held {
+            return Err(Rejection::new(RejectReason::KillSwitch, why.clone()));
+        }
         if self
             .counters
             .get(&intent.strategy)
@@ -1369,5 +1381,20 @@ mod tests {
         );
         d.submit(intent(Side::Buy, "0.50", "20")).unwrap();
         assert!(d.take_notices().is_empty(), "6.667 % is under its 10 %");
+    }
+
+    #[test]
+    fn a_hold_refuses_new_orders_but_never_a_cancel() {
+        let mut d = desk();
+        let id = d.submit(intent(Side::Buy, "0.30", "10")).unwrap();
+        d.hold_orders(Some(
+            "the exchange has not acknowledged a heartbeat for 12 s".to_owned(),
+        ));
+        let r = d.submit(intent(Side::Buy, "0.31", "10")).unwrap_err();
+        assert_eq!(r.reason, RejectReason::KillSwitch);
+        assert!(r.message.contains("heartbeat"), "{r:?}");
+        d.cancel(StrategyId(0), id).unwrap();
+        d.hold_orders(None);
+        assert!(d.submit(intent(Side::Buy, "0.31", "10")).is_ok());
     }
 }

@@ -306,6 +306,7 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
             }
             Some(Input::Heartbeat) => {
                 if let Some(s) = session.as_ref() {
+                    s.check_heartbeat(&mut kernel);
                     s.heartbeat(&runtime);
                 }
                 continue;

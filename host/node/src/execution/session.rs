@@ -33,6 +33,8 @@ pub struct Session {
     store: Store,
     tx: mpsc::Sender<Inbound>,
     heartbeat: Arc<Mutex<Option<Uuid>>>,
+    /// When the exchange last acknowledged a heartbeat, UTC ms.
+    last_beat: Arc<std::sync::atomic::AtomicU64>,
     /// A heartbeat is in flight: one at a time keeps the chain of ids intact.
     beating: Arc<std::sync::atomic::AtomicBool>,
     cancel_unknown: bool,
@@ -45,6 +47,10 @@ pub struct Session {
     /// The run is ending: answers are still applied, nothing new is sent.
     closing: bool,
 }
+
+/// A heartbeat unacknowledged this long holds new orders (the exchange cancels a key's
+/// orders after about 10 s without one).
+const STALE_BEAT_MS: u64 = 10_000;
 
 /// Authentication or account refusals in a row that engage the kill switch.
 const ESCALATE_AFTER: u32 = 3;
@@ -88,6 +94,7 @@ impl Session {
                 tx,
                 heartbeat: Arc::new(Mutex::new(None)),
                 beating: Arc::default(),
+                last_beat: Arc::default(),
                 cancel_unknown,
                 polling: Arc::default(),
                 retried: std::collections::HashSet::new(),
@@ -415,11 +422,28 @@ impl Session {
                 *self
                     .heartbeat
                     .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(r.heartbeat_id)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(r.heartbeat_id);
+                self.last_beat
+                    .store(now(), std::sync::atomic::Ordering::Release);
             }
             Err(e) => tracing::warn!(
                 "cannot start the exchange heartbeat (resting orders will not be cancelled if the host dies): {e}"
             ),
+        }
+    }
+
+    /// Hold new orders while the heartbeat is stale (no acknowledgement for `STALE_BEAT_MS`:
+    /// the exchange may be cancelling our orders), release them when it recovers.
+    pub fn check_heartbeat(&self, kernel: &mut Kernel) {
+        let last = self.last_beat.load(std::sync::atomic::Ordering::Acquire);
+        let age = now().saturating_sub(last);
+        if last != 0 && age > STALE_BEAT_MS {
+            kernel.hold_orders(Some(format!(
+                "the exchange has not acknowledged a heartbeat for {} s: new orders held",
+                age / 1_000
+            )));
+        } else {
+            kernel.hold_orders(None);
         }
     }
 
@@ -431,7 +455,11 @@ impl Session {
             return;
         }
         let busy = Arc::clone(&self.beating);
-        let (executor, last) = (Arc::clone(&self.executor), Arc::clone(&self.heartbeat));
+        let (executor, last, beat) = (
+            Arc::clone(&self.executor),
+            Arc::clone(&self.heartbeat),
+            Arc::clone(&self.last_beat),
+        );
         runtime.spawn(async move {
             let _done = clear_on_drop(busy);
             let lock = || last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -453,7 +481,10 @@ impl Session {
                 })
                 .await;
             match answer {
-                Ok(r) => *lock() = Some(r.heartbeat_id),
+                Ok(r) => {
+                    *lock() = Some(r.heartbeat_id);
+                    beat.store(now(), Ordering::Release);
+                }
                 Err(e) => tracing::warn!("heartbeat failed (the next one continues the chain): {e}"),
             }
         });

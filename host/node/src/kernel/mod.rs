@@ -254,6 +254,11 @@ impl Kernel {
         self.world_mut().desk.use_live_venue(orders);
     }
 
+    /// Hold (or release) every new order; see [`polybox_core::desk::Desk::hold_orders`].
+    pub fn hold_orders(&mut self, why: Option<String>) {
+        self.world_mut().desk.hold_orders(why);
+    }
+
     /// Commands for the executor, oldest first.
     pub fn take_commands(&mut self) -> Vec<polybox_core::venue::Command> {
         self.world_mut().desk.take_commands()
