@@ -749,3 +749,102 @@ async fn the_user_channel_brings_fills_without_waiting_for_the_poll() {
         "fills came over the user channel: {v}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_every_fault_kind_no_order_is_lost_or_doubled_and_positions_match_the_exchange() {
+    let clob = FakeClob::start(0).await.unwrap();
+    let mut market =
+        polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], 41).await;
+    let dir = tempfile::tempdir().unwrap();
+    let me = alloy::signers::local::PrivateKeySigner::from_str(KEY)
+        .unwrap()
+        .address();
+    let faults = [
+        ("POST /order", FaultKind::LoseResponse(Duration::from_secs(6))),
+        ("POST /order", FaultKind::Status { status: 429, body: "Too Many Requests".to_owned(), retry_after: Some(1) }),
+        ("POST /order", FaultKind::Status { status: 500, body: r#"{"error":"order timed out"}"#.to_owned(), retry_after: None }),
+        ("POST /order", FaultKind::Reset),
+        ("POST /order", FaultKind::Html403),
+        ("GET /data/trades", FaultKind::Status { status: 502, body: "<html>Bad Gateway</html>".to_owned(), retry_after: None }),
+        ("GET /data/orders", FaultKind::Reset),
+        ("GET /data/order/", FaultKind::Delay(Duration::from_secs(6))),
+        ("DELETE /order", FaultKind::Status { status: 503, body: r#"{"error":"Trading is currently cancel-only. New orders are not accepted, but cancels are allowed."}"#.to_owned(), retry_after: None }),
+        ("POST /v1/heartbeats", FaultKind::Status { status: 500, body: "{}".to_owned(), retry_after: None }),
+    ];
+    let host = live_run(&clob, &market.url(), dir.path(), "10");
+    for (i, (on, kind)) in faults.iter().cycle().take(40).enumerate() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        market.step(3);
+        clob.fault(Fault {
+            on: (*on).to_owned(),
+            kind: kind.clone(),
+            count: 1,
+        });
+        // The market trades through whatever we bid, now and then.
+        if i % 5 == 4 {
+            let open = clob.state()["open_orders"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for o in open.iter().filter(|o| o["side"] == "BUY") {
+                let price = Decimal::from_str(o["price"].as_str().unwrap()).unwrap();
+                let micros =
+                    u64::try_from((price * Decimal::from(1_000_000)).trunc().mantissa()).unwrap();
+                clob.take(
+                    o["asset_id"].as_str().unwrap(),
+                    polybox_tests::fake_clob::exchange::Side::Sell,
+                    micros,
+                    100_000 * 1_000_000,
+                );
+            }
+        }
+    }
+    let out = host.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A restart on a healthy exchange settles what was in flight when the run ended.
+    clob.clear_faults();
+    let settle = live_run(&clob, &market.url(), dir.path(), "5");
+    let out = settle.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let counters = clob.counters();
+    assert!(counters.faults >= 20, "faults were served: {counters:?}");
+    assert!(
+        counters.orders_accepted > 0 && counters.fills > 0,
+        "{counters:?}"
+    );
+    let store = polybox::store::Store::open(dir.path()).unwrap();
+    let journaled = store.load_orders().unwrap();
+    let ids: Vec<&String> = journaled
+        .iter()
+        .filter_map(|(o, _)| o.exchange_id.as_ref())
+        .collect();
+    let unique: std::collections::BTreeSet<&&String> = ids.iter().collect();
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "no exchange order belongs to two host orders"
+    );
+    for id in clob.accepted_ids() {
+        assert!(
+            ids.contains(&&id),
+            "every order the exchange accepted is journaled (none lost): {id}"
+        );
+    }
+    let net = journaled_positions(dir.path());
+    for token in &TOKENS[..2] {
+        assert_eq!(
+            net.get(*token).copied().unwrap_or(0),
+            i128::from(clob.position(me, token)),
+            "journaled fills equal the exchange's record for {token}"
+        );
+    }
+}

@@ -206,6 +206,11 @@ impl FakeClob {
         lock(&self.inner).faults.push_back(fault);
     }
 
+    /// Drop the faults not yet served.
+    pub fn clear_faults(&self) {
+        lock(&self.inner).faults.clear();
+    }
+
     /// Set the trading mode.
     pub fn set_mode(&self, mode: Mode) {
         lock(&self.inner).mode = mode;

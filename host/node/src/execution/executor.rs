@@ -301,6 +301,13 @@ impl Executor {
         working: &[Working],
         after_s: i64,
     ) -> Result<Vec<ExecEvent>, ExchangeError> {
+        let mut events = self.poll_trades(after_s).await?;
+        events.extend(self.poll_orders(working, &events).await?);
+        Ok(events)
+    }
+
+    /// Our trades since `after_s` (unix seconds), all pages.
+    pub async fn poll_trades(&self, after_s: i64) -> Result<Vec<ExecEvent>, ExchangeError> {
         let me = self.exchange.api_key();
         let mut events = Vec::new();
         let mut cursor: Option<String> = None;
@@ -357,6 +364,17 @@ impl Executor {
             }
             cursor = Some(page.next_cursor);
         }
+        Ok(events)
+    }
+
+    /// Our open orders (all pages), and the fate of working orders no longer open;
+    /// `trades`: the trade events just read (an order with a fill is never re-sent).
+    pub async fn poll_orders(
+        &self,
+        working: &[Working],
+        trades: &[ExecEvent],
+    ) -> Result<Vec<ExecEvent>, ExchangeError> {
+        let mut events = Vec::new();
         let mut open: Vec<String> = Vec::new();
         let orders_req = OrdersRequest::builder().build();
         let mut cursor: Option<String> = None;
@@ -397,7 +415,7 @@ impl Executor {
                 .await;
             let settled = now.saturating_sub(w.created_ms) > SETTLE_GRACE_MS;
             let filled = w.filled
-                || events
+                || trades
                     .iter()
                     .any(|e| matches!(e, ExecEvent::Trade { exchange_id, .. } if *exchange_id == w.exchange_id));
             match found {

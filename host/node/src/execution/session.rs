@@ -398,12 +398,23 @@ impl Session {
         let (executor, tx) = (Arc::clone(&self.executor), self.tx.clone());
         runtime.spawn(async move {
             let _done = clear_on_drop(busy);
-            match executor.poll(&working, after).await {
+            // Trades first: fills are applied without waiting for slow order lookups.
+            let trades = match executor.poll_trades(after).await {
+                Ok(trades) => trades,
+                Err(e) => {
+                    tracing::warn!("polling the exchange's trades failed: {e}");
+                    return;
+                }
+            };
+            if !trades.is_empty() && tx.send(Inbound::Events(trades.clone())).await.is_err() {
+                return;
+            }
+            match executor.poll_orders(&working, &trades).await {
                 Ok(events) if !events.is_empty() => {
                     let _ = tx.send(Inbound::Events(events)).await;
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!("polling the exchange failed: {e}"),
+                Err(e) => tracing::warn!("polling the exchange's orders failed: {e}"),
             }
         });
     }
