@@ -276,21 +276,7 @@ async fn run_live_trades_the_quoter_on_the_fake_exchange_end_to_end() {
     let mut market =
         polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], 17).await;
     let dir = tempfile::tempdir().unwrap();
-    let child = tokio::process::Command::new(polybox_tests::polybox_bin())
-        .args(["run", "--live", "--duration", "8", "--json", "--markets"])
-        .arg(format!("{},{}", TOKENS[0], TOKENS[1]))
-        .arg("--strategy")
-        .arg(polybox_tests::component("strategies/spread-quoter"))
-        .args(["--set", &format!("exchange.clob_url=\"{}\"", clob.url())])
-        .args(["--set", &format!("exchange.ws_url=\"{}\"", market.url())])
-        .args(["--set", &format!("store.dir=\"{}\"", dir.path().display())])
-        .current_dir(dir.path())
-        .env("POLYMARKET_PRIVATE_KEY", KEY)
-        .env("POLYBOX_LOG", "error")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = live_run(&clob, &market.url(), dir.path(), "8");
     // Wait for our quotes on the exchange, then let the market trade against them.
     let mut filled = 0u64;
     for _ in 0..60 {
@@ -356,8 +342,22 @@ async fn run_live_trades_the_quoter_on_the_fake_exchange_end_to_end() {
 
 /// Start `polybox run --live` for `secs` against the fakes, journaling in `dir`.
 fn live_run(clob: &FakeClob, ws: &str, dir: &std::path::Path, secs: &str) -> tokio::process::Child {
-    tokio::process::Command::new(polybox_tests::polybox_bin())
-        .args(["run", "--live", "--duration", secs, "--json", "--markets"])
+    live_run_with(clob, ws, dir, secs, &[])
+}
+
+/// [`live_run`] with more `--set key=value` overrides.
+fn live_run_with(
+    clob: &FakeClob,
+    ws: &str,
+    dir: &std::path::Path,
+    secs: &str,
+    sets: &[String],
+) -> tokio::process::Child {
+    let mut cmd = tokio::process::Command::new(polybox_tests::polybox_bin());
+    for set in sets {
+        cmd.args(["--set", set]);
+    }
+    cmd.args(["run", "--live", "--duration", secs, "--json", "--markets"])
         .arg(format!("{},{}", TOKENS[0], TOKENS[1]))
         .arg("--strategy")
         .arg(polybox_tests::component("strategies/spread-quoter"))
@@ -689,28 +689,12 @@ async fn the_user_channel_brings_fills_without_waiting_for_the_poll() {
     let mut market =
         polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], 37).await;
     let dir = tempfile::tempdir().unwrap();
-    let host = tokio::process::Command::new(polybox_tests::polybox_bin())
-        .args(["run", "--live", "--duration", "6", "--json", "--markets"])
-        .arg(format!("{},{}", TOKENS[0], TOKENS[1]))
-        .arg("--strategy")
-        .arg(polybox_tests::component("strategies/spread-quoter"))
-        .args(["--set", &format!("exchange.clob_url=\"{}\"", clob.url())])
-        .args(["--set", &format!("exchange.ws_url=\"{}\"", market.url())])
-        .args([
-            "--set",
-            &format!("exchange.user_ws_url=\"{}\"", clob.ws_url()),
-        ])
-        // The first poll runs at start; the next would come after the run.
-        .args(["--set", "exchange.poll_ms=60000"])
-        .args(["--set", &format!("store.dir=\"{}\"", dir.path().display())])
-        .current_dir(dir.path())
-        .env("POLYMARKET_PRIVATE_KEY", KEY)
-        .env("POLYBOX_LOG", "error")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    // The first poll runs at start; the next would come after the run.
+    let sets = [
+        format!("exchange.user_ws_url=\"{}\"", clob.ws_url()),
+        "exchange.poll_ms=60000".to_owned(),
+    ];
+    let host = live_run_with(&clob, &market.url(), dir.path(), "6", &sets);
     let mut filled = 0;
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(100)).await;
