@@ -343,6 +343,8 @@ impl Executor {
                             fee,
                             status,
                         });
+                    } else {
+                        tracing::warn!(trade = %t.id, price = %t.price, size = %t.size, "a trade finer than a micro-unit: not applied");
                     }
                 } else {
                     for m in t.maker_orders.iter().filter(|m| m.owner == me) {
@@ -355,6 +357,8 @@ impl Executor {
                                 fee: Usdc::ZERO,
                                 status,
                             });
+                        } else {
+                            tracing::warn!(trade = %t.id, price = %m.price, size = %m.matched_amount, "a trade finer than a micro-unit: not applied");
                         }
                     }
                 }
