@@ -6,10 +6,11 @@ use std::str::FromStr;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolStruct;
 use polybox_tests::fake_clob::{FakeClob, TOKENS, exchange, signing};
-use polymarket_client_sdk_v2::auth::{Credentials, Signer as _, Uuid};
+use polymarket_client_sdk_v2::auth::state::Authenticated;
+use polymarket_client_sdk_v2::auth::{Credentials, Normal, Signer as _, Uuid};
 use polymarket_client_sdk_v2::clob::types::request::OrdersRequest;
 use polymarket_client_sdk_v2::clob::types::{
-    OrderPayload, OrderStatusType, OrderType, Side, SignedOrder, TraderSide,
+    OrderPayload, OrderStatusType, OrderType, Side, SignableOrder, SignedOrder, TraderSide,
 };
 use polymarket_client_sdk_v2::clob::{Client, Config};
 use polymarket_client_sdk_v2::error::{Kind, Status};
@@ -24,6 +25,34 @@ fn signer(key: &str) -> PrivateKeySigner {
     PrivateKeySigner::from_str(key)
         .unwrap()
         .with_chain_id(Some(137))
+}
+
+/// An authenticated client (L1 create-or-derive against the fake).
+async fn login(clob: &FakeClob, me: &PrivateKeySigner) -> Client<Authenticated<Normal>> {
+    Client::new(&clob.url(), Config::default())
+        .unwrap()
+        .authentication_builder(me)
+        .authenticate()
+        .await
+        .unwrap()
+}
+
+/// A GTC BUY of `size` at `price`, built (not signed).
+async fn bid(
+    client: &Client<Authenticated<Normal>>,
+    token: U256,
+    price: &str,
+    size: &str,
+) -> SignableOrder {
+    client
+        .limit_order()
+        .token_id(token)
+        .side(Side::Buy)
+        .price(d(price))
+        .size(d(size))
+        .build()
+        .await
+        .unwrap()
 }
 
 fn d(s: &str) -> Decimal {
@@ -43,24 +72,11 @@ fn order_id(o: &SignedOrder, neg_risk: bool) -> String {
 async fn the_official_client_trades_on_the_fake_with_verified_signatures() {
     let clob = FakeClob::start(0).await.unwrap();
     let me = signer(KEY);
-    let client = Client::new(&clob.url(), Config::default())
-        .unwrap()
-        .authentication_builder(&me)
-        .authenticate()
-        .await
-        .unwrap();
+    let client = login(&clob, &me).await;
     let token = U256::from_str(TOKENS[0]).unwrap();
 
     // A resting BUY: accepted, its id is the EIP-712 digest computed here.
-    let order = client
-        .limit_order()
-        .token_id(token)
-        .side(Side::Buy)
-        .price(d("0.45"))
-        .size(d("10"))
-        .build()
-        .await
-        .unwrap();
+    let order = bid(&client, token, "0.45", "10").await;
     let signed = client.sign(&me, order).await.unwrap();
     let id = order_id(&signed, false);
     let r = client.post_order(signed).await.unwrap();
@@ -144,23 +160,10 @@ async fn the_official_client_trades_on_the_fake_with_verified_signatures() {
 async fn bad_signatures_and_keys_are_refused_as_the_exchange_does() {
     let clob = FakeClob::start(0).await.unwrap();
     let me = signer(KEY);
-    let client = Client::new(&clob.url(), Config::default())
-        .unwrap()
-        .authentication_builder(&me)
-        .authenticate()
-        .await
-        .unwrap();
+    let client = login(&clob, &me).await;
     let token = U256::from_str(TOKENS[2]).unwrap();
     // Signed by another key than the order's signer: "invalid signature".
-    let order = client
-        .limit_order()
-        .token_id(token)
-        .side(Side::Buy)
-        .price(d("0.25"))
-        .size(d("10"))
-        .build()
-        .await
-        .unwrap();
+    let order = bid(&client, token, "0.25", "10").await;
     let forged = client.sign(&signer(OTHER_KEY), order).await.unwrap();
     let e = client.post_order(forged).await.unwrap_err();
     let status = e.downcast_ref::<Status>().unwrap();
@@ -173,15 +176,7 @@ async fn bad_signatures_and_keys_are_refused_as_the_exchange_does() {
     assert_eq!(clob.counters().signature_failures, 1);
 
     // A neg-risk market: the client signs for the neg-risk exchange, and the fake agrees.
-    let order = client
-        .limit_order()
-        .token_id(token)
-        .side(Side::Buy)
-        .price(d("0.25"))
-        .size(d("10"))
-        .build()
-        .await
-        .unwrap();
+    let order = bid(&client, token, "0.25", "10").await;
     let signed = client.sign(&me, order).await.unwrap();
     let id = order_id(&signed, true);
     assert_eq!(client.post_order(signed).await.unwrap().order_id, id);

@@ -285,16 +285,7 @@ async fn run_live_trades_the_quoter_on_the_fake_exchange_end_to_end() {
         let state = clob.state();
         let open = state["open_orders"].as_array().cloned().unwrap_or_default();
         for o in open.iter().filter(|o| o["side"] == "BUY") {
-            let token = o["asset_id"].as_str().unwrap();
-            let price = Decimal::from_str(o["price"].as_str().unwrap()).unwrap();
-            let micros =
-                u64::try_from((price * Decimal::from(1_000_000)).trunc().mantissa()).unwrap();
-            filled += clob.take(
-                token,
-                polybox_tests::fake_clob::exchange::Side::Sell,
-                micros,
-                1_000 * 1_000_000,
-            );
+            filled += sell_through(&clob, o);
         }
         if filled > 0 {
             break;
@@ -432,14 +423,7 @@ async fn a_killed_host_restarts_to_the_exchange_s_truth_and_its_orders_die_with_
     let accepted_before = clob.counters().orders_accepted;
     // ... and the market trades through our bid while the host is down.
     let token = bid["asset_id"].as_str().unwrap().to_owned();
-    let price = Decimal::from_str(bid["price"].as_str().unwrap()).unwrap();
-    let micros = u64::try_from((price * Decimal::from(1_000_000)).trunc().mantissa()).unwrap();
-    clob.take(
-        &token,
-        polybox_tests::fake_clob::exchange::Side::Sell,
-        micros,
-        100_000 * 1_000_000,
-    );
+    sell_through(&clob, &bid);
     assert!(
         clob.position(me, &token) > 0,
         "our bid filled while the host was down"
@@ -704,15 +688,7 @@ async fn the_user_channel_brings_fills_without_waiting_for_the_poll() {
             .cloned()
             .unwrap_or_default();
         if let Some(o) = open.iter().find(|o| o["side"] == "BUY") {
-            let price = Decimal::from_str(o["price"].as_str().unwrap()).unwrap();
-            let micros =
-                u64::try_from((price * Decimal::from(1_000_000)).trunc().mantissa()).unwrap();
-            clob.take(
-                o["asset_id"].as_str().unwrap(),
-                polybox_tests::fake_clob::exchange::Side::Sell,
-                micros,
-                100_000 * 1_000_000,
-            );
+            sell_through(&clob, o);
             filled = clob.counters().fills;
             if filled > 0 {
                 break;
@@ -771,15 +747,7 @@ async fn under_every_fault_kind_no_order_is_lost_or_doubled_and_positions_match_
                 .cloned()
                 .unwrap_or_default();
             for o in open.iter().filter(|o| o["side"] == "BUY") {
-                let price = Decimal::from_str(o["price"].as_str().unwrap()).unwrap();
-                let micros =
-                    u64::try_from((price * Decimal::from(1_000_000)).trunc().mantissa()).unwrap();
-                clob.take(
-                    o["asset_id"].as_str().unwrap(),
-                    polybox_tests::fake_clob::exchange::Side::Sell,
-                    micros,
-                    100_000 * 1_000_000,
-                );
+                sell_through(&clob, o);
             }
         }
     }
@@ -831,4 +799,17 @@ async fn under_every_fault_kind_no_order_is_lost_or_doubled_and_positions_match_
             "journaled fills equal the exchange's record for {token}"
         );
     }
+}
+
+/// The market sells through a resting order of ours (given as the fake's JSON), down to
+/// its price: everything better first, then it. Returns the shares matched.
+fn sell_through(clob: &FakeClob, order: &serde_json::Value) -> u64 {
+    let price = Decimal::from_str(order["price"].as_str().unwrap()).unwrap();
+    let micros = u64::try_from((price * Decimal::from(1_000_000)).trunc().mantissa()).unwrap();
+    clob.take(
+        order["asset_id"].as_str().unwrap(),
+        polybox_tests::fake_clob::exchange::Side::Sell,
+        micros,
+        100_000 * 1_000_000,
+    )
 }

@@ -286,21 +286,7 @@ async fn a_recording_survives_three_drops_and_replays() {
         snapshots >= 4,
         "a fresh snapshot after every reconnect: {snapshots}"
     );
-    let replay = std::process::Command::new(polybox_tests::polybox_bin())
-        .args(["replay", "--json", "--data"])
-        .arg(&out)
-        .arg("--strategy")
-        .arg(polybox_tests::component("strategies/spread-quoter"))
-        .env("POLYBOX_LOG", "error")
-        .output()
-        .unwrap();
-    assert_eq!(
-        replay.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&replay.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
+    let v = replay_quoter(&out);
     assert!(v["events"].as_u64().unwrap() > 150, "{v}");
     assert!(v["intents"].as_u64().unwrap() > 0, "{v}");
 }
@@ -390,9 +376,15 @@ async fn run_trades_paper_on_the_live_feed_through_a_drop_and_a_stuck_crossed_bo
         2
     );
     assert!(text.lines().count() as u64 >= feed["frames"].as_u64().unwrap());
+    let v = replay_quoter(&recorded);
+    assert!(v["events"].as_u64().unwrap() > 0, "{v}");
+}
+
+/// `polybox replay --json` of a recording through the spread quoter: it must succeed.
+fn replay_quoter(data: &std::path::Path) -> serde_json::Value {
     let replay = std::process::Command::new(polybox_tests::polybox_bin())
         .args(["replay", "--json", "--data"])
-        .arg(&recorded)
+        .arg(data)
         .arg("--strategy")
         .arg(polybox_tests::component("strategies/spread-quoter"))
         .env("POLYBOX_LOG", "error")
@@ -404,6 +396,7 @@ async fn run_trades_paper_on_the_live_feed_through_a_drop_and_a_stuck_crossed_bo
         "{}",
         String::from_utf8_lossy(&replay.stderr)
     );
+    serde_json::from_slice(&replay.stdout).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

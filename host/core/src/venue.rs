@@ -5,8 +5,8 @@
 use crate::ids::{OrderId, StrategyId, TokenId};
 use crate::money::{Price, Size};
 use crate::order::{Side, TimeInForce};
-use crate::orders::{Effect, ExecEvent, OrderState, Orders};
-use crate::paper::PaperVenue;
+use crate::orders::{Effect, ExecEvent, OrderState, Orders, TrackedOrder};
+use crate::paper::{PaperOrder, PaperVenue};
 use crate::risk::{Approved, RejectReason, Rejection};
 
 /// A working order, whatever the venue.
@@ -26,6 +26,34 @@ pub struct OrderView<'a> {
     pub size: Size,
     /// Filled so far.
     pub filled: Size,
+}
+
+impl<'a> From<&'a PaperOrder> for OrderView<'a> {
+    fn from(o: &'a PaperOrder) -> Self {
+        OrderView {
+            id: o.id,
+            strategy: o.strategy,
+            token: &o.token,
+            side: o.side,
+            price: o.price,
+            size: o.size,
+            filled: o.filled,
+        }
+    }
+}
+
+impl<'a> From<&'a TrackedOrder> for OrderView<'a> {
+    fn from(o: &'a TrackedOrder) -> Self {
+        OrderView {
+            id: o.id,
+            strategy: o.strategy,
+            token: &o.token,
+            side: o.side,
+            price: o.price,
+            size: o.size,
+            filled: o.filled,
+        }
+    }
 }
 
 impl OrderView<'_> {
@@ -54,6 +82,22 @@ pub struct PlaceOrder {
     pub tif: TimeInForce,
     /// Post-only.
     pub post_only: bool,
+}
+
+impl PlaceOrder {
+    /// The order as first asked for (to send, or to send again after a refusal).
+    pub fn of(o: &TrackedOrder) -> PlaceOrder {
+        PlaceOrder {
+            id: o.id,
+            strategy: o.strategy,
+            token: o.token.clone(),
+            side: o.side,
+            price: o.price,
+            size: o.size,
+            tif: o.tif,
+            post_only: o.post_only,
+        }
+    }
 }
 
 /// What the executor must do.
@@ -94,18 +138,10 @@ impl LiveVenue {
 
     /// A new order for the exchange.
     pub fn place(&mut self, approved: Approved, now: u64) -> OrderId {
-        let intent = approved.intent();
-        let id = self.orders.create(intent, now);
-        self.commands.push(Command::Place(PlaceOrder {
-            id,
-            strategy: intent.strategy,
-            token: intent.token.clone(),
-            side: intent.side,
-            price: intent.price,
-            size: intent.size,
-            tif: intent.tif,
-            post_only: intent.post_only,
-        }));
+        let id = self.orders.create(approved.intent(), now);
+        if let Some(o) = self.orders.get(id) {
+            self.commands.push(Command::Place(PlaceOrder::of(o)));
+        }
         id
     }
 
@@ -175,24 +211,8 @@ impl Venue {
             Venue::Paper(p) => (Some(p.all_orders()), None),
             Venue::Live(l) => (None, Some(l.orders.working())),
         };
-        let paper = paper.into_iter().flatten().map(|o| OrderView {
-            id: o.id,
-            strategy: o.strategy,
-            token: &o.token,
-            side: o.side,
-            price: o.price,
-            size: o.size,
-            filled: o.filled,
-        });
-        let live = live.into_iter().flatten().map(|o| OrderView {
-            id: o.id,
-            strategy: o.strategy,
-            token: &o.token,
-            side: o.side,
-            price: o.price,
-            size: o.size,
-            filled: o.filled,
-        });
+        let paper = paper.into_iter().flatten().map(OrderView::from);
+        let live = live.into_iter().flatten().map(OrderView::from);
         paper.chain(live)
     }
 

@@ -296,16 +296,7 @@ impl Session {
                 let Some(o) = kernel.desk().live_orders().and_then(|o| o.get(id)) else {
                     return false;
                 };
-                let place = polybox_core::venue::PlaceOrder {
-                    id,
-                    strategy: o.strategy,
-                    token: o.token.clone(),
-                    side: o.side,
-                    price: o.price,
-                    size: o.size,
-                    tif: o.tif,
-                    post_only: o.post_only,
-                };
+                let place = polybox_core::venue::PlaceOrder::of(o);
                 let meta = kernel.desk().markets().find(|m| m.token == place.token);
                 let (neg_risk, min_size) = meta.map_or(
                     (
