@@ -632,6 +632,15 @@ impl Desk {
         self.held = why;
     }
 
+    /// Why new orders may not leave now (the kill switch, or a hold), if they may not:
+    /// an order approved before that and still being signed is not sent.
+    pub fn sending_stopped(&self) -> Option<String> {
+        if self.gate.kill_switch().is_engaged() {
+            return Some("kill switch engaged: not sent".to_owned());
+        }
+        self.held.as_ref().map(|why| format!("{why}: not sent"))
+    }
+
     /// Let a paused strategy trade again (the operator's decision).
     pub fn unpause(&mut self, strategy: StrategyId) {
         self.counters.entry(strategy).or_default().paused = false;
@@ -1313,13 +1322,37 @@ mod tests {
             OrderStatus::Cancelled
         );
         assert!(d.take_commands().is_empty(), "never sent");
+        // Cancelled while being signed: withdrawn once signed, never sent.
+        let c = d.submit(intent(Side::Buy, "0.30", "10")).unwrap();
+        d.take_commands();
+        d.cancel(StrategyId(0), c).unwrap();
+        assert!(d.take_updates().is_empty(), "still being signed");
+        d.apply_exec(ExecEvent::Signed {
+            id: c,
+            exchange_id: "0xc".to_owned(),
+        });
+        assert_eq!(
+            d.take_updates().last().unwrap().status,
+            OrderStatus::Cancelled
+        );
+        assert!(
+            d.take_commands().is_empty(),
+            "never sent, nothing to cancel"
+        );
+        // Cancelled while its post is in flight: the cancel waits for the answer, so it
+        // cannot overtake the post.
         let b = d.submit(intent(Side::Buy, "0.30", "10")).unwrap();
         d.take_commands();
         d.apply_exec(ExecEvent::Signed {
             id: b,
             exchange_id: "0xb".to_owned(),
         });
+        d.apply_exec(ExecEvent::Submitted { id: b });
         d.cancel(StrategyId(0), b).unwrap();
+        assert!(d.take_commands().is_empty(), "the post is not answered yet");
+        d.apply_exec(ExecEvent::Accepted {
+            exchange_id: "0xb".to_owned(),
+        });
         assert_eq!(
             d.take_commands(),
             vec![Command::Cancel {
@@ -1327,6 +1360,9 @@ mod tests {
                 exchange_id: "0xb".to_owned()
             }]
         );
+        // Resting: the cancel goes at once.
+        d.cancel(StrategyId(0), b).unwrap();
+        assert_eq!(d.take_commands().len(), 1);
         assert_eq!(
             d.apply_exec(ExecEvent::Cancelled {
                 exchange_id: "0xzz".to_owned(),

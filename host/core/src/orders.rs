@@ -246,6 +246,16 @@ pub enum ExecEvent {
         /// Exchange id.
         exchange_id: String,
     },
+    /// Signed again on new terms after a refusal (re-rounded to the exchange's tick, or
+    /// shrunk to the balance), before it is sent.
+    Amended {
+        /// Host id.
+        id: OrderId,
+        /// Limit price now.
+        price: Price,
+        /// Size now.
+        size: Size,
+    },
     /// The request left.
     Submitted {
         /// Host id.
@@ -412,6 +422,17 @@ impl Orders {
                 if let Some(o) = self.orders.get_mut(&id) {
                     o.exchange_id = Some(exchange_id.clone());
                     self.by_exchange.insert(exchange_id, id);
+                }
+            }
+            ExecEvent::Amended { id, price, size } => {
+                if let Some(o) = self.orders.get_mut(&id)
+                    && o.state.is_working()
+                    && o.filled.is_zero()
+                    && (o.price, o.size) != (price, size)
+                {
+                    o.price = price;
+                    o.size = size;
+                    out.push(Effect::Update(o.update(None, ts)));
                 }
             }
             ExecEvent::Submitted { id } => {
@@ -597,6 +618,37 @@ mod tests {
             .iter()
             .filter(|e| matches!(e, Effect::Update(u) if u.last_fill.is_some()))
             .count()
+    }
+
+    #[test]
+    fn an_order_signed_again_on_new_terms_shows_them_until_it_has_fills() {
+        let mut o = Orders::default();
+        let id = o.create(&intent("10"), 1);
+        let amend = |price: &str, size: &str| ExecEvent::Amended {
+            id,
+            price: p(price),
+            size: q(size),
+        };
+        // The same terms: nothing to tell.
+        assert!(o.apply(amend("0.50", "10"), 1).is_empty());
+        // Shrunk to the balance: the strategy sees the new size.
+        let e = o.apply(amend("0.50", "6"), 2);
+        assert!(matches!(&e[..], [Effect::Update(u)] if u.size == q("6")));
+        assert_eq!(
+            (o.get(id).unwrap().price, o.get(id).unwrap().size),
+            (p("0.50"), q("6"))
+        );
+        // Once it has a fill its terms are the exchange's: no more amendments.
+        o.apply(
+            ExecEvent::Signed {
+                id,
+                exchange_id: "0xa".to_owned(),
+            },
+            3,
+        );
+        o.apply(trade("t1", "1", TradeStatus::Matched), 4);
+        assert!(o.apply(amend("0.40", "6"), 5).is_empty());
+        assert_eq!(o.get(id).unwrap().price, p("0.50"));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! or the live exchange (orders become commands for the executor; what the exchange does
 //! comes back as [`ExecEvent`]s). The desk sees both through one view of working orders.
 
+use std::collections::BTreeSet;
+
 use crate::ids::{OrderId, StrategyId, TokenId};
 use crate::money::{Price, Size};
 use crate::order::{Side, TimeInForce};
@@ -114,12 +116,16 @@ pub enum Command {
     },
 }
 
-/// The live exchange as the desk sees it: the order records and the commands not yet
-/// taken by the executor.
+/// The live exchange as the desk sees it: the order records, the commands not yet
+/// taken by the executor, and the cancels waiting for their order to reach the exchange.
 #[derive(Debug, Default)]
 pub struct LiveVenue {
     orders: Orders,
     commands: Vec<Command>,
+    /// Cancels asked for while the order was being signed or sent: a `DELETE` then could
+    /// overtake its `POST` and leave the order resting. They go out once the exchange has
+    /// answered (or the order is withdrawn before it leaves, if it is still unsent).
+    cancel_wanted: BTreeSet<OrderId>,
 }
 
 impl LiveVenue {
@@ -127,7 +133,7 @@ impl LiveVenue {
     pub fn new(orders: Orders) -> LiveVenue {
         LiveVenue {
             orders,
-            commands: Vec::new(),
+            ..LiveVenue::default()
         }
     }
 
@@ -145,7 +151,9 @@ impl LiveVenue {
         id
     }
 
-    /// Ask for a cancel. An order not yet taken by the executor is cancelled here at once.
+    /// Ask for a cancel. An order not yet taken by the executor is cancelled here at once;
+    /// one being signed or sent is cancelled as soon as that is over (never before its
+    /// post has been answered, so the cancel cannot overtake it).
     pub fn cancel(
         &mut self,
         strategy: StrategyId,
@@ -164,24 +172,29 @@ impl LiveVenue {
             .filter(|o| o.strategy == strategy && o.state.is_working())
             .ok_or_else(unknown)?;
         if o.state == OrderState::Pending {
+            // Not taken by the executor yet, or signed and not sent: it never leaves.
             let before = self.commands.len();
             self.commands
                 .retain(|c| !matches!(c, Command::Place(p) if p.id == id));
-            if self.commands.len() < before {
+            if self.commands.len() < before || o.exchange_id.is_some() {
                 return Ok(self.orders.withdraw(id, now));
             }
         }
-        match &o.exchange_id {
-            Some(x) => {
+        match (&o.exchange_id, o.state) {
+            (Some(x), OrderState::Open | OrderState::PartiallyFilled) => {
                 let exchange_id = x.clone();
                 self.commands.push(Command::Cancel { id, exchange_id });
-                Ok(Vec::new())
             }
-            None => Err(Rejection::new(
-                RejectReason::UnknownOrder,
-                format!("order {id} is being signed: cancel it once it is placed"),
-            )),
+            _ => {
+                self.cancel_wanted.insert(id);
+            }
         }
+        Ok(Vec::new())
+    }
+
+    /// Whether a cancel waits for this order to reach the exchange.
+    pub fn is_cancel_wanted(&self, id: OrderId) -> bool {
+        self.cancel_wanted.contains(&id)
     }
 
     /// Commands for the executor, oldest first.
@@ -189,9 +202,47 @@ impl LiveVenue {
         std::mem::take(&mut self.commands)
     }
 
-    /// What the exchange did.
+    /// What the exchange did. A wanted cancel goes out once the order rests (or the order
+    /// is withdrawn if it was signed and never sent).
     pub fn apply(&mut self, event: ExecEvent, ts: u64) -> Vec<Effect> {
-        self.orders.apply(event, ts)
+        let signed = match &event {
+            ExecEvent::Signed { id, .. } => Some(*id),
+            _ => None,
+        };
+        let id = signed.or_else(|| match &event {
+            ExecEvent::Accepted { exchange_id }
+            | ExecEvent::Trade { exchange_id, .. }
+            | ExecEvent::Cancelled { exchange_id, .. }
+            | ExecEvent::Expired { exchange_id } => self.orders.by_exchange_id(exchange_id),
+            ExecEvent::Submitted { id }
+            | ExecEvent::Amended { id, .. }
+            | ExecEvent::Unknown { id, .. }
+            | ExecEvent::Rejected { id, .. } => Some(*id),
+            ExecEvent::Signed { .. } => None,
+        });
+        let mut effects = self.orders.apply(event, ts);
+        let Some(id) = id.filter(|id| self.cancel_wanted.contains(id)) else {
+            return effects;
+        };
+        let Some(o) = self.orders.get(id) else {
+            return effects;
+        };
+        match (o.state, &o.exchange_id) {
+            (OrderState::Pending, _) if signed.is_some() => {
+                self.cancel_wanted.remove(&id);
+                effects.extend(self.orders.withdraw(id, ts));
+            }
+            (OrderState::Open | OrderState::PartiallyFilled, Some(x)) => {
+                let exchange_id = x.clone();
+                self.cancel_wanted.remove(&id);
+                self.commands.push(Command::Cancel { id, exchange_id });
+            }
+            (state, _) if state.is_final() => {
+                self.cancel_wanted.remove(&id);
+            }
+            _ => {}
+        }
+        effects
     }
 }
 

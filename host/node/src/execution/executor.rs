@@ -32,6 +32,10 @@ pub struct Signed {
     pub exchange_id: String,
     /// The body as it will be sent (for the journal).
     pub body: String,
+    /// The limit price signed.
+    pub price: Price,
+    /// The size signed.
+    pub size: Size,
 }
 
 /// An order the desk still considers working, for reconciliation.
@@ -153,6 +157,8 @@ impl Executor {
             id: p.id,
             exchange_id,
             body,
+            price: p.price,
+            size: p.size,
         })
     }
 

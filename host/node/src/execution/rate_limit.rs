@@ -2,7 +2,8 @@
 //! two calls (audit: 100 ms), token buckets per endpoint class mirroring the exchange's
 //! per-signer limits (orders and cancels counted separately; a batch takes all its tokens
 //! or waits), pauses the exchange asked for (429/425 with `Retry-After`), and spacing that
-//! widens when answers slow down and narrows again when they recover.
+//! widens when answers slow down and narrows again when they recover. Cancels and
+//! heartbeats are urgent: while one waits, no order or read takes a slot before it.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -16,8 +17,18 @@ pub enum Class {
     Order,
     /// `DELETE /order`, `/orders`, `/cancel-all`, `/cancel-market-orders`.
     Cancel,
+    /// `POST /v1/heartbeats` (the exchange's dead-man switch).
+    Heartbeat,
     /// Everything else.
     Read,
+}
+
+impl Class {
+    /// Goes before waiting orders and reads: taking risk off and keeping the dead-man
+    /// switch alive must not queue behind new risk.
+    pub fn is_urgent(self) -> bool {
+        matches!(self, Class::Cancel | Class::Heartbeat)
+    }
 }
 
 /// Rates and bursts.
@@ -31,6 +42,8 @@ pub struct Limits {
     pub cancels: (f64, f64),
     /// Reads per second and burst (`/data/*`: 500 per 10 s).
     pub reads: (f64, f64),
+    /// Heartbeats per second and burst.
+    pub heartbeats: (f64, f64),
     /// Spacing never widens past this.
     pub max_spacing: Duration,
 }
@@ -42,6 +55,7 @@ impl Default for Limits {
             orders: (40.0, 60.0),
             cancels: (80.0, 120.0),
             reads: (50.0, 100.0),
+            heartbeats: (5.0, 5.0),
             max_spacing: Duration::from_secs(2),
         }
     }
@@ -87,16 +101,62 @@ struct State {
     spacing: Duration,
     next_slot: Instant,
     paused_until: Option<Instant>,
-    buckets: [Bucket; 3],
+    buckets: [Bucket; 4],
+    /// Urgent calls waiting for a slot.
+    urgent_waiting: u32,
     /// Smoothed latency and its best level seen, for adaptive spacing.
     latency: Option<Duration>,
     baseline: Option<Duration>,
+}
+
+impl State {
+    /// Take a slot for `class` now (zero), or say how long to wait for one.
+    fn slot(&mut self, class: Class, cost: u32) -> Duration {
+        let now = Instant::now();
+        let bucket = &mut self.buckets[index(class)];
+        bucket.refill(now);
+        let cost = f64::from(cost).min(bucket.burst);
+        let mut wait = bucket.wait_for(cost);
+        if let Some(until) = self.paused_until {
+            wait = wait.max(until.saturating_duration_since(now));
+        }
+        wait = wait.max(self.next_slot.saturating_duration_since(now));
+        if wait.is_zero() {
+            self.buckets[index(class)].tokens -= cost;
+            self.next_slot = now + self.spacing;
+            self.paused_until = None;
+        }
+        wait
+    }
+}
+
+/// An urgent call waiting; the calls that stood aside go on when the last one is done
+/// (or dropped).
+struct Urgent<'a>(&'a RateLimiter);
+
+impl<'a> Urgent<'a> {
+    fn new(limiter: &'a RateLimiter) -> Urgent<'a> {
+        limiter.state().urgent_waiting += 1;
+        Urgent(limiter)
+    }
+}
+
+impl Drop for Urgent<'_> {
+    fn drop(&mut self) {
+        let mut s = self.0.state();
+        s.urgent_waiting -= 1;
+        if s.urgent_waiting == 0 {
+            self.0.urgent_done.notify_waiters();
+        }
+    }
 }
 
 /// The host's one limiter.
 #[derive(Debug)]
 pub struct RateLimiter {
     state: Mutex<State>,
+    /// Wakes the calls that stood aside for urgent ones.
+    urgent_done: tokio::sync::Notify,
 }
 
 fn index(class: Class) -> usize {
@@ -104,6 +164,7 @@ fn index(class: Class) -> usize {
         Class::Order => 0,
         Class::Cancel => 1,
         Class::Read => 2,
+        Class::Heartbeat => 3,
     }
 }
 
@@ -121,10 +182,13 @@ impl RateLimiter {
                     Bucket::new(limits.orders, now),
                     Bucket::new(limits.cancels, now),
                     Bucket::new(limits.reads, now),
+                    Bucket::new(limits.heartbeats, now),
                 ],
+                urgent_waiting: 0,
                 latency: None,
                 baseline: None,
             }),
+            urgent_done: tokio::sync::Notify::new(),
         }
     }
 
@@ -136,28 +200,27 @@ impl RateLimiter {
 
     /// Wait until a call of `class` costing `cost` may go, and take its tokens. A cost
     /// above the burst is clamped to the burst (the exchange's own batches are ≤ 15).
+    /// Urgent classes ([`Class::is_urgent`]) go before every waiting non-urgent call.
     pub async fn acquire(&self, class: Class, cost: u32) {
+        let _urgent = class.is_urgent().then(|| Urgent::new(self));
         loop {
+            let stood_aside = self.urgent_done.notified();
+            tokio::pin!(stood_aside);
             let wait = {
                 let mut s = self.state();
-                let now = Instant::now();
-                let bucket = &mut s.buckets[index(class)];
-                bucket.refill(now);
-                let cost = f64::from(cost).min(bucket.burst);
-                let mut wait = bucket.wait_for(cost);
-                if let Some(until) = s.paused_until {
-                    wait = wait.max(until.saturating_duration_since(now));
+                if !class.is_urgent() && s.urgent_waiting > 0 {
+                    // Registered under the lock, so the wake-up cannot be missed.
+                    stood_aside.as_mut().enable();
+                    None
+                } else {
+                    Some(s.slot(class, cost))
                 }
-                wait = wait.max(s.next_slot.saturating_duration_since(now));
-                if wait.is_zero() {
-                    s.buckets[index(class)].tokens -= cost;
-                    s.next_slot = now + s.spacing;
-                    s.paused_until = None;
-                    return;
-                }
-                wait
             };
-            tokio::time::sleep(wait).await;
+            match wait {
+                None => stood_aside.await,
+                Some(wait) if wait.is_zero() => return,
+                Some(wait) => tokio::time::sleep(wait).await,
+            }
         }
     }
 
@@ -212,8 +275,39 @@ mod tests {
             orders: (10.0, 3.0),
             cancels: (10.0, 3.0),
             reads: (10.0, 3.0),
+            heartbeats: (10.0, 3.0),
             max_spacing: Duration::from_secs(1),
         })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn cancels_and_heartbeats_go_before_waiting_orders() {
+        let l = std::sync::Arc::new(limiter());
+        let order = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let go = |class: Class, tag: &'static str| {
+            let (l, order) = (std::sync::Arc::clone(&l), std::sync::Arc::clone(&order));
+            tokio::spawn(async move {
+                l.acquire(class, 1).await;
+                order.lock().unwrap().push(tag);
+            })
+        };
+        // Three orders queue (one goes at once, two wait for their 100 ms slots)...
+        let mut tasks: Vec<_> = (0..3).map(|_| go(Class::Order, "order")).collect();
+        tokio::task::yield_now().await;
+        // ...then a cancel and a heartbeat arrive: they take the next slots.
+        tasks.push(go(Class::Cancel, "cancel"));
+        tasks.push(go(Class::Heartbeat, "heartbeat"));
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let seen = order.lock().unwrap().clone();
+        assert_eq!(seen.len(), 5);
+        assert_eq!(seen[0], "order");
+        assert!(
+            seen[1..3].contains(&"cancel") && seen[1..3].contains(&"heartbeat"),
+            "{seen:?}"
+        );
+        assert_eq!(seen[3..], ["order", "order"]);
     }
 
     #[tokio::test(start_paused = true)]

@@ -125,6 +125,7 @@ impl Session {
         let id = match event {
             ExecEvent::Signed { id, .. }
             | ExecEvent::Submitted { id }
+            | ExecEvent::Amended { id, .. }
             | ExecEvent::Unknown { id, .. }
             | ExecEvent::Rejected { id, .. } => Some(*id),
             ExecEvent::Accepted { exchange_id }
@@ -212,6 +213,8 @@ impl Session {
     pub fn on_inbound(&mut self, kernel: &mut Kernel, runtime: &Runtime, inbound: Inbound) {
         match inbound {
             Inbound::Signed(s) => {
+                let (id, price, size) = (s.id, s.price, s.size);
+                kernel.on_exec(now(), ExecEvent::Amended { id, price, size });
                 kernel.on_exec(
                     now(),
                     ExecEvent::Signed {
@@ -219,7 +222,18 @@ impl Session {
                         exchange_id: s.exchange_id.clone(),
                     },
                 );
-                if self.closing {
+                // Cancelled while being signed: withdrawn, never sent.
+                let withdrawn = kernel
+                    .desk()
+                    .live_orders()
+                    .and_then(|o| o.get(s.id))
+                    .is_none_or(|o| o.state != OrderState::Pending);
+                if self.closing || withdrawn {
+                    self.journal(kernel, s.id, Some(&s.body));
+                    return;
+                }
+                if let Some(reason) = kernel.desk().sending_stopped() {
+                    kernel.on_exec(now(), ExecEvent::Rejected { id: s.id, reason });
                     self.journal(kernel, s.id, Some(&s.body));
                     return;
                 }
@@ -415,7 +429,7 @@ impl Session {
     pub fn arm_heartbeat(&self, runtime: &Runtime) {
         let answer = runtime.block_on(self.executor.exchange().call(
             "POST /v1/heartbeats",
-            super::rate_limit::Class::Read,
+            super::rate_limit::Class::Heartbeat,
             false,
             |c| async move { c.post_heartbeat(None).await },
         ));
@@ -470,7 +484,7 @@ impl Session {
             // "invalid heartbeat id" answer names the id it expects, which is adopted.
             let answer = executor
                 .exchange()
-                .call("POST /v1/heartbeats", super::rate_limit::Class::Read, true, |c| async move {
+                .call("POST /v1/heartbeats", super::rate_limit::Class::Heartbeat, true, |c| async move {
                     match c.post_heartbeat(previous).await {
                         Err(e) => match e.downcast_ref::<polymarket_client_sdk_v2::error::Status>().and_then(|s| {
                             serde_json::from_str::<polymarket_client_sdk_v2::clob::types::response::HeartbeatResponse>(&s.message).ok()

@@ -209,7 +209,8 @@ impl Store {
         tx.execute(
             "INSERT INTO orders (id, strategy, token, side, price, size, tif, post_only, exchange_id, state, filled, reason, created_ms, updated_ms, signed)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-             ON CONFLICT(id) DO UPDATE SET exchange_id = excluded.exchange_id, state = excluded.state,
+             ON CONFLICT(id) DO UPDATE SET price = excluded.price, size = excluded.size,
+                 exchange_id = excluded.exchange_id, state = excluded.state,
                  filled = excluded.filled, reason = excluded.reason, updated_ms = excluded.updated_ms,
                  signed = COALESCE(excluded.signed, orders.signed)",
             params![
