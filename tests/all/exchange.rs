@@ -14,9 +14,9 @@ use polymarket_client_sdk_v2::clob::types::request::OrdersRequest;
 use polymarket_client_sdk_v2::clob::types::{OrderStatusType, Side, SignedOrder};
 use polymarket_client_sdk_v2::types::{Decimal, U256};
 
-const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+pub(crate) const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
-fn fast() -> RetryPolicy {
+pub(crate) fn fast() -> RetryPolicy {
     RetryPolicy {
         attempts: 3,
         timeout: Duration::from_millis(500),
@@ -25,14 +25,14 @@ fn fast() -> RetryPolicy {
     }
 }
 
-fn limits() -> Limits {
+pub(crate) fn limits() -> Limits {
     Limits {
         min_spacing: Duration::from_millis(1),
         ..Limits::default()
     }
 }
 
-async fn connect(clob: &FakeClob) -> Exchange {
+pub(crate) async fn connect(clob: &FakeClob) -> Exchange {
     let secrets = Secrets {
         private_key: KEY.to_owned(),
         api: None,
@@ -42,7 +42,7 @@ async fn connect(clob: &FakeClob) -> Exchange {
         .unwrap()
 }
 
-async fn bid(x: &Exchange, price: &str) -> SignedOrder {
+pub(crate) async fn bid(x: &Exchange, price: &str) -> SignedOrder {
     let order = x
         .client()
         .limit_order()
@@ -272,10 +272,7 @@ async fn an_unreachable_exchange_is_unavailable_and_a_bad_key_is_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_live_trades_the_quoter_on_the_fake_exchange_end_to_end() {
-    let clob = FakeClob::start(0).await.unwrap();
-    let mut market =
-        polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], 17).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (clob, mut market, dir) = fakes(17).await;
     let child = live_run(&clob, &market.url(), dir.path(), "8");
     // Wait for our quotes on the exchange, then let the market trade against them.
     let mut filled = 0u64;
@@ -296,13 +293,7 @@ async fn run_live_trades_the_quoter_on_the_fake_exchange_end_to_end() {
         "the quoter's bids reached the exchange: {}",
         clob.state()
     );
-    let out = child.wait_with_output().await.unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = finished(child).await;
     let counters = clob.counters();
     assert!(counters.orders_accepted > 0);
     assert_eq!(
@@ -314,7 +305,7 @@ async fn run_live_trades_the_quoter_on_the_fake_exchange_end_to_end() {
         counters.fills,
         "every fill the exchange made reached the host once: {v}"
     );
-    assert!(v["data"].as_str().unwrap().ends_with("(live)"), "{v}");
+    assert_eq!(v["mode"], "live", "{v}");
     // The journal holds every order the exchange accepted.
     let store = polybox::store::Store::open(dir.path()).unwrap();
     let journaled = store.load_orders().unwrap();
@@ -331,20 +322,104 @@ async fn run_live_trades_the_quoter_on_the_fake_exchange_end_to_end() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_live_trades_against_the_fake_clob_process() {
+    use tokio::io::AsyncBufReadExt;
+    let mut fake = tokio::process::Command::new(env!("CARGO_BIN_EXE_fake-clob"))
+        .args(["--port", "0", "--seed", "5"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(fake.stdout.take().unwrap()).lines();
+    let mut settings = Vec::new();
+    for _ in 0..3 {
+        settings.push(lines.next_line().await.unwrap().unwrap());
+    }
+    let markets = lines.next_line().await.unwrap().unwrap();
+    let markets = markets.strip_prefix("markets: ").unwrap().to_owned();
+    let url = settings[0]
+        .strip_prefix("exchange.clob_url=\"")
+        .unwrap()
+        .trim_end_matches('"')
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = live_command(dir.path());
+    for set in &settings {
+        cmd.args(["--set", set]);
+    }
+    let host = cmd
+        .args(["--set", &format!("store.dir=\"{}\"", dir.path().display())])
+        .args([
+            "run",
+            "--live",
+            "--duration",
+            "6",
+            "--json",
+            "--markets",
+            &markets,
+        ])
+        .arg("--strategy")
+        .arg(polybox_tests::component("strategies/spread-quoter"))
+        .spawn()
+        .unwrap();
+    // The operator's view: the admin API. Trade through the first bid it shows.
+    let http = reqwest::Client::new();
+    let state = || async {
+        let r = http.get(format!("{url}/admin/state")).send().await.unwrap();
+        r.json::<serde_json::Value>().await.unwrap()
+    };
+    let mut took = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let state = state().await;
+        let open = state["open_orders"].as_array().cloned().unwrap_or_default();
+        if let Some(o) = open.iter().find(|o| o["side"] == "BUY") {
+            let take = serde_json::json!({"token": o["asset_id"], "side": "SELL", "limit": o["price"], "size": "1000"});
+            let r: serde_json::Value = http
+                .post(format!("{url}/admin/take"))
+                .json(&take)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            took = r["matched"].as_str().is_some_and(|m| m != "0");
+            if took {
+                break;
+            }
+        }
+    }
+    assert!(took, "the quoter's bids reached the fake-clob process");
+    let summary = finished(host).await;
+    // Both markets traded, the neg-risk one signed for its own exchange contract.
+    let state = state().await;
+    assert!(state["orders_accepted"].as_u64().unwrap() > 0, "{state}");
+    assert_eq!(state["signature_failures"], 0, "{state}");
+    assert_eq!(state["auth_failures"], 0, "{state}");
+    assert_eq!(summary["fills"], state["fills"], "{summary}");
+}
+
 /// Start `polybox run --live` for `secs` against the fakes, journaling in `dir`.
-fn live_run(clob: &FakeClob, ws: &str, dir: &std::path::Path, secs: &str) -> tokio::process::Child {
+pub(crate) fn live_run(
+    clob: &FakeClob,
+    ws: &str,
+    dir: &std::path::Path,
+    secs: &str,
+) -> tokio::process::Child {
     live_run_with(clob, ws, dir, secs, &[])
 }
 
 /// [`live_run`] with more `--set key=value` overrides.
-fn live_run_with(
+pub(crate) fn live_run_with(
     clob: &FakeClob,
     ws: &str,
     dir: &std::path::Path,
     secs: &str,
     sets: &[String],
 ) -> tokio::process::Child {
-    let mut cmd = tokio::process::Command::new(polybox_tests::polybox_bin());
+    let mut cmd = live_command(dir);
     for set in sets {
         cmd.args(["--set", set]);
     }
@@ -355,18 +430,65 @@ fn live_run_with(
         .args(["--set", &format!("exchange.clob_url=\"{}\"", clob.url())])
         .args(["--set", &format!("exchange.ws_url=\"{ws}\"")])
         .args(["--set", &format!("store.dir=\"{}\"", dir.display())])
-        .current_dir(dir)
-        .env("POLYMARKET_PRIVATE_KEY", KEY)
-        .env("POLYBOX_LOG", "error")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
         .spawn()
         .unwrap()
 }
 
+/// `polybox` in `dir` with the test key, quiet logs and its output captured.
+fn live_command(dir: &std::path::Path) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(polybox_tests::polybox_bin());
+    cmd.current_dir(dir)
+        .env("POLYMARKET_PRIVATE_KEY", KEY)
+        .env("POLYBOX_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+/// A fake exchange, a market feed of its first market moving on `seed`, and a state dir.
+pub(crate) async fn fakes(
+    seed: u64,
+) -> (
+    FakeClob,
+    polybox_tests::fake_market::FakeMarket,
+    tempfile::TempDir,
+) {
+    let clob = FakeClob::start(0).await.unwrap();
+    let market = polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], seed).await;
+    (clob, market, tempfile::tempdir().unwrap())
+}
+
+/// Wait for a live run to end; it must succeed. Its `--json` summary.
+pub(crate) async fn finished(host: tokio::process::Child) -> serde_json::Value {
+    let out = host.wait_with_output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+/// The journal's net positions equal the exchange's record for the first market.
+pub(crate) fn assert_positions_match(dir: &std::path::Path, clob: &FakeClob) {
+    let me = alloy::signers::local::PrivateKeySigner::from_str(KEY)
+        .unwrap()
+        .address();
+    let net = journaled_positions(dir);
+    for token in &TOKENS[..2] {
+        assert_eq!(
+            net.get(*token).copied().unwrap_or(0),
+            i128::from(clob.position(me, token)),
+            "journaled fills equal the exchange's record for {token}"
+        );
+    }
+}
+
 /// Net shares per token from the journal's fills (failed trades excluded).
-fn journaled_positions(dir: &std::path::Path) -> std::collections::BTreeMap<String, i128> {
+pub(crate) fn journaled_positions(
+    dir: &std::path::Path,
+) -> std::collections::BTreeMap<String, i128> {
     let store = polybox::store::Store::open(dir).unwrap();
     let mut net = std::collections::BTreeMap::new();
     for (o, _) in store.load_orders().unwrap() {
@@ -403,10 +525,7 @@ async fn a_killed_host_restarts_to_the_exchange_s_truth_and_its_orders_die_with_
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         market.step(2);
-        let open = clob.state()["open_orders"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let open = clob.open_orders();
         if open.iter().filter(|o| o["side"] == "BUY").count() >= 2 {
             bid = open.into_iter().find(|o| o["side"] == "BUY");
             break;
@@ -453,20 +572,8 @@ async fn a_killed_host_restarts_to_the_exchange_s_truth_and_its_orders_die_with_
         tokio::time::sleep(Duration::from_millis(200)).await;
         market.step(2);
     }
-    let out = host.wait_with_output().await.unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let net = journaled_positions(dir.path());
-    for token in &TOKENS[..2] {
-        assert_eq!(
-            net.get(*token).copied().unwrap_or(0),
-            i128::from(clob.position(me, token)),
-            "journaled fills equal the exchange's record for {token}"
-        );
-    }
+    finished(host).await;
+    assert_positions_match(dir.path(), &clob);
     assert!(
         clob.counters().orders_accepted >= accepted_before,
         "nothing lost"
@@ -486,10 +593,7 @@ async fn a_killed_host_restarts_to_the_exchange_s_truth_and_its_orders_die_with_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_follow_the_rejection_table_retick_once_and_escalate_to_the_kill_switch() {
-    let clob = FakeClob::start(0).await.unwrap();
-    let mut market =
-        polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], 29).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (clob, mut market, dir) = fakes(29).await;
     // The first post is refused for its tick: the host reads the tick again and re-sends.
     clob.fault(Fault {
         on: "POST /order".to_owned(),
@@ -501,12 +605,7 @@ async fn refusals_follow_the_rejection_table_retick_once_and_escalate_to_the_kil
         tokio::time::sleep(Duration::from_millis(100)).await;
         market.step(2);
     }
-    let out = host.wait_with_output().await.unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    finished(host).await;
     let store = polybox::store::Store::open(dir.path()).unwrap();
     let orders = store.load_orders().unwrap();
     assert!(
@@ -535,12 +634,7 @@ async fn refusals_follow_the_rejection_table_retick_once_and_escalate_to_the_kil
         tokio::time::sleep(Duration::from_millis(100)).await;
         market.step(3);
     }
-    let out = host.wait_with_output().await.unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    finished(host).await;
     let kill = std::fs::read_to_string(dir.path().join(".kill_switch")).unwrap_or_default();
     assert!(kill.contains("closed only mode"), "kill switch: {kill:?}");
     assert_eq!(clob.counters().orders_accepted, 0);
@@ -548,10 +642,7 @@ async fn refusals_follow_the_rejection_table_retick_once_and_escalate_to_the_kil
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_strategies_posting_at_once_keep_the_spacing_and_the_journal_whole() {
-    let clob = FakeClob::start(0).await.unwrap();
-    let mut market =
-        polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], 31).await;
-    let dir = tempfile::tempdir().unwrap();
+    let (clob, mut market, dir) = fakes(31).await;
     // Four quoters (the same component under four names) quote at once.
     let quoter = polybox_tests::component("strategies/spread-quoter");
     let copies: Vec<std::path::PathBuf> = (0..4)
@@ -581,12 +672,7 @@ async fn many_strategies_posting_at_once_keep_the_spacing_and_the_journal_whole(
         tokio::time::sleep(Duration::from_millis(100)).await;
         market.step(4);
     }
-    let out = host.wait_with_output().await.unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    finished(host).await;
     assert!(clob.posts() >= 4, "every quoter posted: {}", clob.posts());
     let gap = clob.min_post_gap().unwrap();
     // The limiter spaces posts by 100 ms when they leave; loopback jitter on a busy machine
@@ -668,57 +754,8 @@ async fn open_orders_are_read_across_pages_and_cancelled_by_market() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_user_channel_brings_fills_without_waiting_for_the_poll() {
-    let clob = FakeClob::start(0).await.unwrap();
-    let mut market =
-        polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], 37).await;
-    let dir = tempfile::tempdir().unwrap();
-    // The first poll runs at start; the next would come after the run.
-    let sets = [
-        format!("exchange.user_ws_url=\"{}\"", clob.ws_url()),
-        "exchange.poll_ms=60000".to_owned(),
-    ];
-    let host = live_run_with(&clob, &market.url(), dir.path(), "6", &sets);
-    let mut filled = 0;
-    for _ in 0..40 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        market.step(2);
-        let open = clob.state()["open_orders"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if let Some(o) = open.iter().find(|o| o["side"] == "BUY") {
-            sell_through(&clob, o);
-            filled = clob.counters().fills;
-            if filled > 0 {
-                break;
-            }
-        }
-    }
-    assert!(filled > 0, "{}", clob.state());
-    let out = host.wait_with_output().await.unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        v["fills"].as_u64().unwrap(),
-        clob.counters().fills,
-        "fills came over the user channel: {v}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_every_fault_kind_no_order_is_lost_or_doubled_and_positions_match_the_exchange() {
-    let clob = FakeClob::start(0).await.unwrap();
-    let mut market =
-        polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], 41).await;
-    let dir = tempfile::tempdir().unwrap();
-    let me = alloy::signers::local::PrivateKeySigner::from_str(KEY)
-        .unwrap()
-        .address();
+    let (clob, mut market, dir) = fakes(41).await;
     let faults = [
         ("POST /order", FaultKind::LoseResponse(Duration::from_secs(6))),
         ("POST /order", FaultKind::Status { status: 429, body: "Too Many Requests".to_owned(), retry_after: Some(1) }),
@@ -742,30 +779,17 @@ async fn under_every_fault_kind_no_order_is_lost_or_doubled_and_positions_match_
         });
         // The market trades through whatever we bid, now and then.
         if i % 5 == 4 {
-            let open = clob.state()["open_orders"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
+            let open = clob.open_orders();
             for o in open.iter().filter(|o| o["side"] == "BUY") {
                 sell_through(&clob, o);
             }
         }
     }
-    let out = host.wait_with_output().await.unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    finished(host).await;
     // A restart on a healthy exchange settles what was in flight when the run ended.
     clob.clear_faults();
     let settle = live_run(&clob, &market.url(), dir.path(), "5");
-    let out = settle.wait_with_output().await.unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    finished(settle).await;
 
     let counters = clob.counters();
     assert!(counters.faults >= 20, "faults were served: {counters:?}");
@@ -791,19 +815,12 @@ async fn under_every_fault_kind_no_order_is_lost_or_doubled_and_positions_match_
             "every order the exchange accepted is journaled (none lost): {id}"
         );
     }
-    let net = journaled_positions(dir.path());
-    for token in &TOKENS[..2] {
-        assert_eq!(
-            net.get(*token).copied().unwrap_or(0),
-            i128::from(clob.position(me, token)),
-            "journaled fills equal the exchange's record for {token}"
-        );
-    }
+    assert_positions_match(dir.path(), &clob);
 }
 
 /// The market sells through a resting order of ours (given as the fake's JSON), down to
 /// its price: everything better first, then it. Returns the shares matched.
-fn sell_through(clob: &FakeClob, order: &serde_json::Value) -> u64 {
+pub(crate) fn sell_through(clob: &FakeClob, order: &serde_json::Value) -> u64 {
     let price = Decimal::from_str(order["price"].as_str().unwrap()).unwrap();
     let micros = u64::try_from((price * Decimal::from(1_000_000)).trunc().mantissa()).unwrap();
     clob.take(

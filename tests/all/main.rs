@@ -11,3 +11,4 @@ mod fixtures;
 mod replay;
 mod risk;
 mod sandbox;
+mod user_channel;

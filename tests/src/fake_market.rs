@@ -273,6 +273,10 @@ fn snapshot_frame<'a>(st: &State, tokens: impl IntoIterator<Item = &'a String>) 
         .into_iter()
         .filter_map(|t| book_json(st, t))
         .map(|mut b| {
+            // The market channel does not carry neg-risk (only REST `/book` does).
+            if let Some(o) = b.as_object_mut() {
+                o.remove("neg_risk");
+            }
             b["event_type"] = json!("book");
             b
         })

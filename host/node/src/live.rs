@@ -364,10 +364,8 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     health.finish(WallClock.now_ms());
     Ok(ReplayReport {
         feed: Some(health),
-        data: format!(
-            "{url}/market ({})",
-            if opts.live { "live" } else { "paper" }
-        ),
+        data: format!("{url}/market"),
+        mode: if opts.live { "live" } else { "paper" },
         events_per_sec: (summary.events as f64 / elapsed.as_secs_f64().max(1e-9)) as u64,
         elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         summary,

@@ -87,6 +87,8 @@ pub struct ReplayOptions {
 pub struct ReplayReport {
     /// Where the data came from.
     pub data: String,
+    /// `paper` (simulated fills) or `live` (orders on the exchange).
+    pub mode: &'static str,
     /// Counters and P&L.
     #[serde(flatten)]
     pub summary: Summary,
@@ -239,6 +241,7 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
     Ok(ReplayReport {
         feed: None,
         data: origin,
+        mode: "paper",
         events_per_sec: (summary.events as f64 / secs) as u64,
         elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         summary,
@@ -260,7 +263,7 @@ pub fn render(report: &ReplayReport) -> String {
                 .join(", ")
         }
     };
-    let _ = writeln!(out, "polybox — {} (paper)", report.data);
+    let _ = writeln!(out, "polybox — {} ({})", report.data, report.mode);
     let _ = writeln!(
         out,
         "events {}  intents {}  accepted {}  fills {}  fees {} USDC",

@@ -174,7 +174,16 @@ pub struct Trade {
     pub maker_orders: Vec<MakerFill>,
     /// On-chain hash, 0x hex.
     pub transaction_hash: String,
+    /// The statuses it goes through, one per settlement step.
+    pub path: &'static [&'static str],
+    /// When it matched, unix ms.
+    pub born_ms: u64,
 }
+
+/// How a trade settles on chain.
+pub const SETTLES: &[&str] = &["MATCHED", "MINED", "CONFIRMED"];
+/// How a failing trade ends: resubmitted, then void (its transfers are reversed).
+pub const FAILS: &[&str] = &["MATCHED", "RETRYING", "FAILED"];
 
 #[derive(Debug, Default, Clone)]
 struct Level {
@@ -249,6 +258,12 @@ pub struct Exchange {
     next_trade: u64,
     /// Current time, unix seconds (set by the server before each call).
     pub now_s: u64,
+    /// Current time, unix ms (set with `now_s`).
+    pub now_ms: u64,
+    /// The next this many matches fail on chain.
+    pub fail_next_matches: u32,
+    /// Time between settlement statuses, ms.
+    pub settle_step_ms: u64,
 }
 
 fn outcome(m: &Market, token: &str) -> &'static str {
@@ -261,6 +276,8 @@ impl Exchange {
         Exchange {
             default_collateral: collateral,
             now_s,
+            now_ms: now_s * 1_000,
+            settle_step_ms: 500,
             ..Exchange::default()
         }
     }
@@ -586,6 +603,13 @@ impl Exchange {
             });
         let tid = self.trade_id();
         let hash = format!("0x{:064x}", self.next_trade);
+        let path = if self.fail_next_matches > 0 {
+            self.fail_next_matches -= 1;
+            FAILS
+        } else {
+            SETTLES
+        };
+        let born_ms = self.now_ms;
         self.settle(taker.maker, &taker.token, taker.side, matched, notional);
         if let Some(t) = self.orders.get_mut(id) {
             t.matched += matched;
@@ -607,6 +631,8 @@ impl Exchange {
             trader_side: "TAKER",
             maker_orders: fills.clone(),
             transaction_hash: hash.clone(),
+            path,
+            born_ms,
         });
         // Each user maker's view.
         let maker_side = match taker.side {
@@ -643,9 +669,53 @@ impl Exchange {
                 trader_side: "MAKER",
                 maker_orders: vec![f.clone()],
                 transaction_hash: hash.clone(),
+                path,
+                born_ms,
             });
         }
         (matched, notional, vec![tid])
+    }
+
+    /// Move every trade along its settlement path to `now_ms`; a trade that reaches
+    /// `FAILED` is reversed (pUSD and shares go back, its order's matched size is given
+    /// back, and an order that was completely matched is cancelled: it does not rest again).
+    pub fn advance_settlement(&mut self) {
+        let step = self.settle_step_ms.max(1);
+        let mut failed = Vec::new();
+        for (i, t) in self.trades.iter_mut().enumerate() {
+            if t.path.last() == Some(&t.status) {
+                continue;
+            }
+            let k = usize::try_from(self.now_ms.saturating_sub(t.born_ms) / step)
+                .unwrap_or(usize::MAX)
+                .min(t.path.len() - 1);
+            if t.path[k] != t.status {
+                t.status = t.path[k];
+                if t.status == "FAILED" {
+                    failed.push(i);
+                }
+            }
+        }
+        for i in failed {
+            let t = self.trades[i].clone();
+            let back = match t.side {
+                Side::Buy => Side::Sell,
+                Side::Sell => Side::Buy,
+            };
+            let notional = t.maker_orders.iter().map(|m| m.size * m.price / ONE).sum();
+            self.settle(t.maker_address, &t.token, back, t.size, notional);
+            let order = if t.trader_side == "TAKER" {
+                t.taker_order_id.clone()
+            } else {
+                t.maker_orders[0].order_id.clone()
+            };
+            if let Some(o) = self.orders.get_mut(&order) {
+                o.matched = o.matched.saturating_sub(t.size);
+                if o.status == "MATCHED" {
+                    o.status = "CANCELED";
+                }
+            }
+        }
     }
 
     /// Move pUSD and shares for one side of a fill.

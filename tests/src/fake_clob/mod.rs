@@ -65,6 +65,21 @@ pub struct Fault {
     pub count: u32,
 }
 
+/// A fault of the user WebSocket channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WsFault {
+    /// Normal.
+    #[default]
+    None,
+    /// Every message twice.
+    Duplicate,
+    /// The messages of each tick in reverse order (an order's update before its placement,
+    /// a trade's later status before its earlier one).
+    Reorder,
+    /// Open sockets are kept open, but nothing is sent and `PING`s are not answered.
+    Stall,
+}
+
 /// Exchange-wide trading modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
@@ -98,6 +113,8 @@ pub struct Counters {
     pub heartbeat_cancels: u64,
     /// Requests answered by an injected fault.
     pub faults: u64,
+    /// User-channel subscriptions accepted.
+    pub user_connections: u64,
 }
 
 struct Inner {
@@ -113,6 +130,9 @@ struct Inner {
     next_heartbeat: u64,
     /// When each order post arrived.
     posts: Vec<Instant>,
+    ws_fault: WsFault,
+    /// Bumped to drop every open user-channel socket.
+    ws_generation: u64,
 }
 
 type Shared = Arc<Mutex<Inner>>;
@@ -123,6 +143,14 @@ fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Inner> {
 
 fn now_s() -> u64 {
     WallClock.now_ms() / 1_000
+}
+
+/// Bring the exchange's clock to now and its trades' settlement with it.
+fn clock(inner: &mut Inner) {
+    let ms = WallClock.now_ms();
+    inner.exchange.now_s = ms / 1_000;
+    inner.exchange.now_ms = ms;
+    inner.exchange.advance_settlement();
 }
 
 /// The fake exchange, running until dropped with its runtime.
@@ -179,6 +207,8 @@ impl FakeClob {
             page_size: 100,
             next_heartbeat: 0,
             posts: Vec::new(),
+            ws_fault: WsFault::None,
+            ws_generation: 0,
         }));
         let app = Router::new()
             .route("/ws/user", axum::routing::get(user_channel))
@@ -211,6 +241,28 @@ impl FakeClob {
         lock(&self.inner).faults.clear();
     }
 
+    /// The next `n` matches go `MATCHED` → `RETRYING` → `FAILED` on chain (and are
+    /// reversed) instead of `MATCHED` → `MINED` → `CONFIRMED`.
+    pub fn fail_next_matches(&self, n: u32) {
+        lock(&self.inner).exchange.fail_next_matches = n;
+    }
+
+    /// Time between a trade's settlement statuses.
+    pub fn set_settle_step(&self, d: Duration) {
+        lock(&self.inner).exchange.settle_step_ms =
+            u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    }
+
+    /// Misbehave on the user channel from now on (`WsFault::None` to stop).
+    pub fn user_ws_fault(&self, fault: WsFault) {
+        lock(&self.inner).ws_fault = fault;
+    }
+
+    /// Drop every open user-channel socket (without a close frame).
+    pub fn drop_user_sockets(&self) {
+        lock(&self.inner).ws_generation += 1;
+    }
+
     /// Set the trading mode.
     pub fn set_mode(&self, mode: Mode) {
         lock(&self.inner).mode = mode;
@@ -229,6 +281,14 @@ impl FakeClob {
     /// What the exchange saw.
     pub fn counters(&self) -> Counters {
         lock(&self.inner).counters.clone()
+    }
+
+    /// Resting orders of every key, as `/admin/state` lists them.
+    pub fn open_orders(&self) -> Vec<Value> {
+        self.state()["open_orders"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The admin state JSON (as `GET /admin/state`).
@@ -274,7 +334,7 @@ impl FakeClob {
 
 /// A taker from the rest of the market, with the makers' fills counted.
 fn take(inner: &mut Inner, token: &str, side: Side, limit: u64, size: u64) -> u64 {
-    inner.exchange.now_s = now_s();
+    clock(inner);
     let before = inner.exchange.trades.len();
     let matched = inner.exchange.market_take(token, side, limit, size);
     let fills = inner.exchange.trades[before..]
@@ -385,7 +445,7 @@ fn route(
     body: &[u8],
 ) -> Response {
     let mut inner = lock(shared);
-    inner.exchange.now_s = now_s();
+    clock(&mut inner);
     let path = uri.path();
     let q = query(uri);
     let token = q.get("token_id").cloned().unwrap_or_default();
@@ -940,6 +1000,25 @@ fn admin(shared: &Shared, method: &Method, path: &str, body: &[u8]) -> Response 
             });
             respond(200, json!({"faults": inner.faults.len()}))
         }
+        ("POST", "/admin/fail-matches") => {
+            inner.exchange.fail_next_matches =
+                u32::try_from(v["count"].as_u64().unwrap_or(1)).unwrap_or(1);
+            respond(
+                200,
+                json!({"fail_next_matches": inner.exchange.fail_next_matches}),
+            )
+        }
+        ("POST", "/admin/user-ws") => {
+            match v["fault"].as_str() {
+                Some("none") => inner.ws_fault = WsFault::None,
+                Some("duplicate") => inner.ws_fault = WsFault::Duplicate,
+                Some("reorder") => inner.ws_fault = WsFault::Reorder,
+                Some("stall") => inner.ws_fault = WsFault::Stall,
+                Some("drop") => inner.ws_generation += 1,
+                _ => return error(400, "fault: none, duplicate, reorder, stall or drop"),
+            }
+            respond(200, json!({"user_ws": format!("{:?}", inner.ws_fault)}))
+        }
         ("POST", "/admin/take") => {
             let micros = |f: &str| {
                 v[f].as_str()
@@ -977,6 +1056,7 @@ async fn heartbeat_watch(shared: std::sync::Weak<Mutex<Inner>>) {
             return;
         };
         let mut inner = lock(&shared);
+        clock(&mut inner);
         let now = now_s();
         let timeout = inner.heartbeat_timeout_s;
         let dead: Vec<String> = inner
@@ -1037,9 +1117,17 @@ async fn serve_user(mut ws: axum::extract::ws::WebSocket, shared: Shared) {
             .await;
         return;
     };
-    // What has been told: trades by index, orders by (status, matched).
-    let (mut told_trades, mut told_orders) = {
-        let inner = lock(&shared);
+    // What has been told: each trade view's status by index, orders by (status, matched).
+    let (mut told_trades, mut told_orders, generation) = {
+        let mut inner = lock(&shared);
+        inner.counters.user_connections += 1;
+        let trades: BTreeMap<usize, &'static str> = inner
+            .exchange
+            .trades
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i, t.status))
+            .collect();
         let orders: BTreeMap<String, (&'static str, u64)> = inner
             .exchange
             .orders
@@ -1047,30 +1135,46 @@ async fn serve_user(mut ws: axum::extract::ws::WebSocket, shared: Shared) {
             .filter(|o| o.owner == key)
             .map(|o| (o.id.clone(), (o.status, o.matched)))
             .collect();
-        (inner.exchange.trades.len(), orders)
+        (trades, orders, inner.ws_generation)
     };
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     loop {
         tokio::select! {
             msg = ws.recv() => match msg {
                 Some(Ok(Message::Text(t))) if t.as_str() == "PING" => {
+                    if lock(&shared).ws_fault == WsFault::Stall {
+                        continue;
+                    }
                     if ws.send(Message::text("PONG")).await.is_err() { return; }
                 }
                 Some(Ok(_)) => {}
                 _ => return,
             },
             _ = tick.tick() => {
-                let frames = {
-                    let inner = lock(&shared);
+                let (frames, fault) = {
+                    let mut inner = lock(&shared);
+                    if inner.ws_generation != generation {
+                        return;
+                    }
+                    if inner.ws_fault == WsFault::Stall {
+                        continue;
+                    }
+                    clock(&mut inner);
                     let mut frames = Vec::new();
-                    for t in inner.exchange.trades.iter().skip(told_trades).filter(|t| t.owner == key) {
+                    for (i, t) in inner.exchange.trades.iter().enumerate() {
+                        if told_trades.get(&i) == Some(&t.status) {
+                            continue;
+                        }
+                        told_trades.insert(i, t.status);
+                        if t.owner != key {
+                            continue;
+                        }
                         let mut v = trade_json(t);
                         v["event_type"] = json!("trade");
                         v["type"] = json!("TRADE");
                         v["timestamp"] = json!(t.match_time.to_string());
                         frames.push(v);
                     }
-                    told_trades = inner.exchange.trades.len();
                     for o in inner.exchange.orders.values().filter(|o| o.owner == key) {
                         let now = (o.status, o.matched);
                         let kind = match told_orders.get(&o.id) {
@@ -1086,7 +1190,12 @@ async fn serve_user(mut ws: axum::extract::ws::WebSocket, shared: Shared) {
                         v["order_owner"] = json!(o.owner);
                         frames.push(v);
                     }
-                    frames
+                    (frames, inner.ws_fault)
+                };
+                let frames: Vec<Value> = match fault {
+                    WsFault::Duplicate => frames.into_iter().flat_map(|f| [f.clone(), f]).collect(),
+                    WsFault::Reorder => frames.into_iter().rev().collect(),
+                    WsFault::None | WsFault::Stall => frames,
                 };
                 for f in frames {
                     if ws.send(Message::text(f.to_string())).await.is_err() {

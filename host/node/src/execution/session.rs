@@ -24,6 +24,9 @@ pub enum Inbound {
     Signed(Signed),
     /// The exchange's answers.
     Events(Vec<ExecEvent>),
+    /// Read everything again by REST: the user channel was (re)opened and did not carry
+    /// what happened meanwhile, or a poll was asked for while one was running.
+    Resync,
 }
 
 /// The live link.
@@ -40,6 +43,8 @@ pub struct Session {
     cancel_unknown: bool,
     /// A poll is running: the next tick skips rather than piling up on a slow exchange.
     polling: Arc<std::sync::atomic::AtomicBool>,
+    /// A poll was asked for while one ran: another follows it.
+    poll_again: Arc<std::sync::atomic::AtomicBool>,
     /// Orders already sent a second time after a refusal (once only).
     retried: std::collections::HashSet<OrderId>,
     /// Authentication or account refusals in a row.
@@ -97,6 +102,7 @@ impl Session {
                 last_beat: Arc::default(),
                 cancel_unknown,
                 polling: Arc::default(),
+                poll_again: Arc::default(),
                 retried: std::collections::HashSet::new(),
                 escalations: 0,
                 closing: false,
@@ -148,6 +154,7 @@ impl Session {
             url,
             exchange.user_subscription(),
             exchange.api_key().to_string(),
+            super::user_feed::Liveness::default(),
             self.tx.clone(),
         ));
     }
@@ -257,6 +264,7 @@ impl Session {
                     let _ = tx.send(Inbound::Events(events)).await;
                 });
             }
+            Inbound::Resync => self.poll(kernel, runtime),
             Inbound::Events(events) => {
                 for e in events {
                     if let ExecEvent::Rejected { id, reason } = &e
@@ -387,9 +395,10 @@ impl Session {
             .unwrap_or_default();
         use std::sync::atomic::Ordering;
         if self.polling.swap(true, Ordering::AcqRel) {
+            self.poll_again.store(true, Ordering::Release);
             return;
         }
-        let busy = Arc::clone(&self.polling);
+        let (busy, again) = (Arc::clone(&self.polling), Arc::clone(&self.poll_again));
         // Trades from the oldest working order on (a restart reads back what happened while
         // the host was down), or the last five minutes.
         let now_s = i64::try_from(now() / 1_000).unwrap_or(0);
@@ -402,24 +411,32 @@ impl Session {
             - 60;
         let (executor, tx) = (Arc::clone(&self.executor), self.tx.clone());
         runtime.spawn(async move {
-            let _done = clear_on_drop(busy);
-            // Trades first: fills are applied without waiting for slow order lookups.
-            let trades = match executor.poll_trades(after).await {
-                Ok(trades) => trades,
-                Err(e) => {
-                    tracing::warn!("polling the exchange's trades failed: {e}");
+            let done = clear_on_drop(busy);
+            let tx2 = tx.clone();
+            let poll = async move {
+                // Trades first: fills are applied without waiting for slow order lookups.
+                let trades = match executor.poll_trades(after).await {
+                    Ok(trades) => trades,
+                    Err(e) => {
+                        tracing::warn!("polling the exchange's trades failed: {e}");
+                        return;
+                    }
+                };
+                if !trades.is_empty() && tx.send(Inbound::Events(trades.clone())).await.is_err() {
                     return;
                 }
-            };
-            if !trades.is_empty() && tx.send(Inbound::Events(trades.clone())).await.is_err() {
-                return;
-            }
-            match executor.poll_orders(&working, &trades).await {
-                Ok(events) if !events.is_empty() => {
-                    let _ = tx.send(Inbound::Events(events)).await;
+                match executor.poll_orders(&working, &trades).await {
+                    Ok(events) if !events.is_empty() => {
+                        let _ = tx.send(Inbound::Events(events)).await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("polling the exchange's orders failed: {e}"),
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!("polling the exchange's orders failed: {e}"),
+            };
+            poll.await;
+            drop(done);
+            if again.swap(false, Ordering::AcqRel) {
+                let _ = tx2.send(Inbound::Resync).await;
             }
         });
     }

@@ -104,9 +104,34 @@ pub fn events(msg: &Value, api_key: &str) -> Vec<ExecEvent> {
     out
 }
 
+/// How the user channel is kept honest: a `PING` every `ping`, and a socket silent for
+/// `silence` (not even a `PONG`) is stalled: it is dropped and opened again.
+#[derive(Debug, Clone, Copy)]
+pub struct Liveness {
+    /// Between pings.
+    pub ping: Duration,
+    /// Longest silence before the socket is reopened.
+    pub silence: Duration,
+}
+
+impl Default for Liveness {
+    fn default() -> Self {
+        Liveness {
+            ping: Duration::from_secs(10),
+            silence: Duration::from_secs(25),
+        }
+    }
+}
+
 /// Follow the user channel until `tx` closes. `subscribe` is the first message (it holds
 /// the API credentials, as the exchange requires: never logged).
-pub async fn run(url: String, subscribe: String, api_key: String, tx: mpsc::Sender<Inbound>) {
+pub async fn run(
+    url: String,
+    subscribe: String,
+    api_key: String,
+    liveness: Liveness,
+    tx: mpsc::Sender<Inbound>,
+) {
     let mut backoff = Duration::from_millis(500);
     loop {
         match tokio::time::timeout(
@@ -118,22 +143,33 @@ pub async fn run(url: String, subscribe: String, api_key: String, tx: mpsc::Send
             Ok(Ok((mut ws, _))) => {
                 if ws.send(Message::text(subscribe.clone())).await.is_ok() {
                     backoff = Duration::from_millis(500);
-                    let mut ping = tokio::time::interval(Duration::from_secs(10));
+                    if tx.send(Inbound::Resync).await.is_err() {
+                        return;
+                    }
+                    let mut ping = tokio::time::interval(liveness.ping);
+                    let mut heard = tokio::time::Instant::now();
                     loop {
                         tokio::select! {
-                            msg = ws.next() => match msg {
-                                Some(Ok(Message::Text(t))) if t.as_str() == "PONG" => {}
-                                Some(Ok(Message::Text(t))) => {
-                                    let Ok(v) = serde_json::from_str::<Value>(t.as_str()) else { continue };
-                                    let evs = events(&v, &api_key);
-                                    if !evs.is_empty() && tx.send(Inbound::Events(evs)).await.is_err() {
-                                        return;
+                            msg = ws.next() => {
+                                heard = tokio::time::Instant::now();
+                                match msg {
+                                    Some(Ok(Message::Text(t))) if t.as_str() == "PONG" => {}
+                                    Some(Ok(Message::Text(t))) => {
+                                        let Ok(v) = serde_json::from_str::<Value>(t.as_str()) else { continue };
+                                        let evs = events(&v, &api_key);
+                                        if !evs.is_empty() && tx.send(Inbound::Events(evs)).await.is_err() {
+                                            return;
+                                        }
                                     }
+                                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                                    Some(Ok(_)) => {}
                                 }
-                                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                                Some(Ok(_)) => {}
                             },
                             _ = ping.tick() => {
+                                if heard.elapsed() > liveness.silence {
+                                    tracing::warn!(url = %url, silent_s = heard.elapsed().as_secs(), "the user channel went silent");
+                                    break;
+                                }
                                 if ws.send(Message::text("PING")).await.is_err() { break; }
                             }
                         }

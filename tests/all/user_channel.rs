@@ -1,0 +1,181 @@
+//! What the exchange tells the host after an order is placed: trades settling on chain (or
+//! failing and being reversed), over a user channel that duplicates, reorders, drops and
+//! stalls. Fills reach positions once, and the journal ends equal to the exchange.
+
+use std::time::Duration;
+
+use polybox::execution::session::Inbound;
+use polybox::execution::user_feed::{self, Liveness};
+use polybox_core::orders::{ExecEvent, TradeStatus};
+use polybox_tests::fake_clob::{FakeClob, WsFault};
+
+use super::exchange::{
+    assert_positions_match, bid, connect, fakes, finished, live_run_with, sell_through,
+};
+
+/// Sell through our resting BUYs until the exchange counts `fills` fills (or time runs out),
+/// stepping the market feed meanwhile.
+async fn fill_bids(
+    clob: &FakeClob,
+    market: &mut polybox_tests::fake_market::FakeMarket,
+    fills: u64,
+    mut each: impl FnMut(u64),
+) {
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        market.step(2);
+        let open = clob.open_orders();
+        if let Some(o) = open.iter().find(|o| o["side"] == "BUY") {
+            sell_through(clob, o);
+            let n = clob.counters().fills;
+            each(n);
+            if n >= fills {
+                return;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_user_channel_brings_fills_without_waiting_for_the_poll() {
+    let (clob, mut market, dir) = fakes(37).await;
+    // Polls run when the channel opens; the next timed one would come after the run.
+    let sets = [
+        format!("exchange.user_ws_url=\"{}\"", clob.ws_url()),
+        "exchange.poll_ms=60000".to_owned(),
+    ];
+    let host = live_run_with(&clob, &market.url(), dir.path(), "6", &sets);
+    fill_bids(&clob, &mut market, 1, |_| {}).await;
+    assert!(clob.counters().fills > 0, "{}", clob.state());
+    let v = finished(host).await;
+    assert_eq!(
+        v["fills"].as_u64().unwrap(),
+        clob.counters().fills,
+        "fills came over the user channel: {v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trade_that_fails_on_chain_is_reversed_in_the_journal_as_on_the_exchange() {
+    let (clob, mut market, dir) = fakes(43).await;
+    clob.set_settle_step(Duration::from_millis(300));
+    clob.fail_next_matches(1);
+    let sets = [format!("exchange.user_ws_url=\"{}\"", clob.ws_url())];
+    let host = live_run_with(&clob, &market.url(), dir.path(), "7", &sets);
+    fill_bids(&clob, &mut market, 2, |_| {}).await;
+    finished(host).await;
+    let store = polybox::store::Store::open(dir.path()).unwrap();
+    let statuses: Vec<TradeStatus> = store
+        .load_orders()
+        .unwrap()
+        .iter()
+        .flat_map(|(o, _)| o.fills.values().map(|f| f.status).collect::<Vec<_>>())
+        .collect();
+    assert!(
+        statuses.contains(&TradeStatus::Failed),
+        "the first match failed on chain: {statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .any(|s| matches!(s, TradeStatus::Mined | TradeStatus::Confirmed)),
+        "later matches settled: {statuses:?}"
+    );
+    // The failed trade is reversed in the journal as on the exchange.
+    assert_positions_match(dir.path(), &clob);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicated_reordered_and_dropped_user_messages_apply_each_fill_once() {
+    let (clob, mut market, dir) = fakes(47).await;
+    clob.set_settle_step(Duration::from_millis(200));
+    // Fills come only over the user channel: the poll runs at start and then not again.
+    let sets = [
+        format!("exchange.user_ws_url=\"{}\"", clob.ws_url()),
+        "exchange.poll_ms=60000".to_owned(),
+    ];
+    let host = live_run_with(&clob, &market.url(), dir.path(), "8", &sets);
+    clob.user_ws_fault(WsFault::Duplicate);
+    let mut dropped = false;
+    fill_bids(&clob, &mut market, 4, |n| {
+        if n >= 2 && !dropped {
+            // Dropped mid-run (what was not told is told on the new socket), then reordered.
+            clob.drop_user_sockets();
+            clob.user_ws_fault(WsFault::Reorder);
+            dropped = true;
+        }
+    })
+    .await;
+    assert!(clob.counters().fills >= 2, "{}", clob.state());
+    let v = finished(host).await;
+    assert_eq!(
+        v["fills"].as_u64().unwrap(),
+        clob.counters().fills,
+        "each fill applied once: {v}"
+    );
+    assert_positions_match(dir.path(), &clob);
+}
+
+/// Wait until the fake has accepted `n` user-channel subscriptions.
+async fn connections(clob: &FakeClob, n: u64) {
+    for _ in 0..100 {
+        if clob.counters().user_connections >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{} user connections, wanted {n}",
+        clob.counters().user_connections
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_or_stalled_user_channel_is_reopened_and_brings_what_followed() {
+    let clob = FakeClob::start(0).await.unwrap();
+    let x = connect(&clob).await;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let liveness = Liveness {
+        ping: Duration::from_millis(100),
+        silence: Duration::from_millis(300),
+    };
+    let feed = tokio::spawn(user_feed::run(
+        format!("{}/user", clob.ws_url()),
+        x.user_subscription(),
+        x.api_key().to_string(),
+        liveness,
+        tx,
+    ));
+    connections(&clob, 1).await;
+    // Dropped without a close frame: reopened.
+    clob.drop_user_sockets();
+    connections(&clob, 2).await;
+    // Stalled (open, silent, no PONG): noticed by the silence limit and reopened.
+    clob.user_ws_fault(WsFault::Stall);
+    connections(&clob, 4).await;
+    clob.user_ws_fault(WsFault::None);
+    // What happens next arrives on the reopened socket.
+    let signed = bid(&x, "0.40").await;
+    let id = x.post(&[signed]).await.unwrap()[0].order_id.clone();
+    let placed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match rx.recv().await {
+                Some(Inbound::Events(evs))
+                    if evs.iter().any(
+                        |e| matches!(e, ExecEvent::Accepted { exchange_id } if *exchange_id == id),
+                    ) =>
+                {
+                    return;
+                }
+                Some(_) => {}
+                None => panic!("the feed ended"),
+            }
+        }
+    })
+    .await;
+    assert!(
+        placed.is_ok(),
+        "the placement came over the reopened channel"
+    );
+    feed.abort();
+}
