@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use polybox_core::clock::{Clock, WallClock};
@@ -16,7 +17,7 @@ use tokio::sync::mpsc;
 use crate::config::HostConfig;
 use crate::execution::exchange::{Exchange, Secrets};
 use crate::execution::executor::Executor;
-use crate::execution::rate_limit::Limits;
+use crate::execution::rate_limit::{Limits, RateLimiter};
 use crate::execution::retry::RetryPolicy;
 use crate::execution::session::{Inbound, Session};
 use crate::market::feed::{self, FeedEvent, FeedHealth};
@@ -111,11 +112,12 @@ fn record(parser: &mut FrameParser, recv_ts: u64, text: &str) -> Option<Record> 
 fn rest_books(
     runtime: &tokio::runtime::Runtime,
     config: &HostConfig,
+    limiter: Arc<RateLimiter>,
     tokens: &[String],
     recorder: Option<&mut Recorder>,
     parser: &mut FrameParser,
 ) -> Result<Vec<Record>, ReplayError> {
-    let rest = RestBooks::new(&config.exchange.clob_url, RetryPolicy::default())
+    let rest = RestBooks::new(&config.exchange.clob_url, RetryPolicy::default(), limiter)
         .map_err(ReplayError::Host)?;
     let lines = runtime.block_on(rest.lines(tokens, || WallClock.now_ms()));
     if let Some(r) = recorder {
@@ -193,9 +195,14 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     let mut parser = FrameParser::default();
     // Market metadata from REST when reachable, then the initial dump: a snapshot of
     // every market before strategies start.
+    let limiter = live.as_ref().map_or_else(
+        || Arc::new(RateLimiter::new(Limits::default())),
+        |(session, ..)| session.limiter(),
+    );
     let mut initial = rest_books(
         &runtime,
         config,
+        limiter,
         &opts.markets,
         recorder.as_mut(),
         &mut parser,

@@ -166,7 +166,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 .enable_all()
                 .build()
                 .map_err(Failure::runtime)?;
-            let rest = RestBooks::new(&config.exchange.clob_url, RetryPolicy::default())
+            let limiter = std::sync::Arc::new(polybox::execution::rate_limit::RateLimiter::new(
+                polybox::execution::rate_limit::Limits::default(),
+            ));
+            let rest = RestBooks::new(&config.exchange.clob_url, RetryPolicy::default(), limiter)
                 .map_err(Failure::runtime)?;
             let stats = runtime
                 .block_on(recorder::record(

@@ -11,6 +11,7 @@
 
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::signers::local::PrivateKeySigner;
@@ -250,7 +251,7 @@ pub struct Exchange {
     key: Uuid,
     secret: String,
     passphrase: String,
-    limiter: RateLimiter,
+    limiter: Arc<RateLimiter>,
     policy: RetryPolicy,
 }
 
@@ -280,7 +281,7 @@ impl Exchange {
             .map_err(|_| local("POLYMARKET_PRIVATE_KEY is not a valid hex private key".to_owned()))?
             .with_chain_id(Some(polymarket_client_sdk_v2::POLYGON));
         let base = format!("{}/", clob_url.trim_end_matches('/'));
-        let limiter = RateLimiter::new(limits);
+        let limiter = Arc::new(RateLimiter::new(limits));
         let new_client = || {
             Client::new(&base, Config::default())
                 .map_err(|e| local(format!("bad exchange.clob_url {base}: {e}")))
@@ -372,8 +373,8 @@ impl Exchange {
         .to_string()
     }
 
-    /// The limiter (shared by every call).
-    pub fn limiter(&self) -> &RateLimiter {
+    /// The limiter (shared by every call, and by the public REST reads of the same host).
+    pub fn limiter(&self) -> &Arc<RateLimiter> {
         &self.limiter
     }
 

@@ -159,6 +159,11 @@ impl Session {
         ));
     }
 
+    /// The host's one rate limiter (the exchange's), for other calls to the exchange.
+    pub fn limiter(&self) -> Arc<crate::execution::rate_limit::RateLimiter> {
+        Arc::clone(self.executor.exchange().limiter())
+    }
+
     /// The run is ending: apply what is still in flight, send nothing new (orders not
     /// yet sent stay pending in the journal and are cancelled at the next start).
     pub fn close(&mut self) {

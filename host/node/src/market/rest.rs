@@ -2,8 +2,10 @@
 //! tick size, minimum order size and neg-risk per token. Used when a recording starts and
 //! when a live run starts, under the exchange call discipline.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::execution::rate_limit::{Class, RateLimiter};
 use crate::execution::retry::{CallError, Failure, RetryPolicy};
 
 /// A client for the exchange's public REST book endpoint.
@@ -12,14 +14,20 @@ pub struct RestBooks {
     client: reqwest::Client,
     base: String,
     policy: RetryPolicy,
+    limiter: Arc<RateLimiter>,
 }
 
 /// Why a REST book could not be had.
 pub type RestError = CallError<String>;
 
 impl RestBooks {
-    /// A client for `clob_url` (`exchange.clob_url`).
-    pub fn new(clob_url: &str, policy: RetryPolicy) -> Result<RestBooks, String> {
+    /// A client for `clob_url` (`exchange.clob_url`), paced by `limiter` (the host's one
+    /// limiter: the exchange's when trading live).
+    pub fn new(
+        clob_url: &str,
+        policy: RetryPolicy,
+        limiter: Arc<RateLimiter>,
+    ) -> Result<RestBooks, String> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .no_proxy()
@@ -29,6 +37,7 @@ impl RestBooks {
             client,
             base: clob_url.trim_end_matches('/').to_owned(),
             policy,
+            limiter,
         })
     }
 
@@ -38,6 +47,7 @@ impl RestBooks {
         let what = format!("GET {url}?token_id={token}");
         self.policy
             .call(&what, true, || async {
+                self.limiter.acquire(Class::Read, 1).await;
                 let resp = self
                     .client
                     .get(&url)
