@@ -19,6 +19,34 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parse `args` (the program name first). Every `--set`, before or after the
+    /// subcommand, counts in the order given: clap lets a global option's occurrences after
+    /// the subcommand replace those before it, so they are gathered here.
+    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+        let mut cli = Cli::try_parse_from(&args)?;
+        let mut sets = Vec::new();
+        let mut it = args.iter().skip(1).map(|a| a.to_string_lossy());
+        while let Some(a) = it.next() {
+            if a == "--" {
+                break;
+            }
+            if a == "--set" {
+                sets.extend(it.next().map(|v| v.into_owned()));
+            } else if let Some(v) = a.strip_prefix("--set=") {
+                sets.push(v.to_owned());
+            }
+        }
+        cli.sets = sets;
+        Ok(cli)
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -174,4 +202,24 @@ pub struct SimulateArgs {
     /// Output file.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_before_and_after_the_subcommand_all_count() {
+        let cli = Cli::parse_args([
+            "polybox",
+            "--set",
+            "a.b=1",
+            "run",
+            "--set=c.d=2",
+            "--set",
+            "e.f=3",
+        ])
+        .unwrap();
+        assert_eq!(cli.sets, ["a.b=1", "c.d=2", "e.f=3"]);
+    }
 }

@@ -355,6 +355,7 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     if let (Some(s), Some(rx)) = (session.as_mut(), inbound.as_mut()) {
         // Answers still in flight when the run ends are applied and journaled.
         s.close();
+        s.last_trades(&kernel, &runtime);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
         while let Some(Some(x)) =
             runtime.block_on(async { tokio::time::timeout_at(deadline, rx.recv()).await.ok() })

@@ -379,9 +379,25 @@ impl Session {
         });
     }
 
-    /// Ask the exchange for trades and the state of working orders.
-    pub fn poll(&self, kernel: &Kernel, runtime: &Runtime) {
-        let working: Vec<Working> = kernel
+    /// The run is ending: read the trades once more so fills the exchange made up to now
+    /// reach the journal even if the user channel had not told them yet (orders are left
+    /// alone: reconciling them is the next start's work).
+    pub fn last_trades(&self, kernel: &Kernel, runtime: &Runtime) {
+        let after = self.trades_after(&self.working(kernel));
+        let (executor, tx) = (Arc::clone(&self.executor), self.tx.clone());
+        runtime.spawn(async move {
+            match executor.poll_trades(after).await {
+                Ok(trades) if !trades.is_empty() => {
+                    let _ = tx.send(Inbound::Events(trades)).await;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("reading the exchange's last trades failed: {e}"),
+            }
+        });
+    }
+
+    fn working(&self, kernel: &Kernel) -> Vec<Working> {
+        kernel
             .desk()
             .live_orders()
             .map(|o| {
@@ -397,23 +413,32 @@ impl Session {
                     })
                     .collect()
             })
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// Trades from the oldest working order on (a restart reads back what happened while
+    /// the host was down), or the last five minutes; unix seconds.
+    fn trades_after(&self, working: &[Working]) -> i64 {
+        let now_s = i64::try_from(now() / 1_000).unwrap_or(0);
+        working
+            .iter()
+            .map(|w| i64::try_from(w.created_ms / 1_000).unwrap_or(now_s))
+            .min()
+            .unwrap_or(now_s - 240)
+            .min(now_s)
+            - 60
+    }
+
+    /// Ask the exchange for trades and the state of working orders.
+    pub fn poll(&self, kernel: &Kernel, runtime: &Runtime) {
+        let working = self.working(kernel);
         use std::sync::atomic::Ordering;
         if self.polling.swap(true, Ordering::AcqRel) {
             self.poll_again.store(true, Ordering::Release);
             return;
         }
         let (busy, again) = (Arc::clone(&self.polling), Arc::clone(&self.poll_again));
-        // Trades from the oldest working order on (a restart reads back what happened while
-        // the host was down), or the last five minutes.
-        let now_s = i64::try_from(now() / 1_000).unwrap_or(0);
-        let after = working
-            .iter()
-            .map(|w| i64::try_from(w.created_ms / 1_000).unwrap_or(now_s))
-            .min()
-            .unwrap_or(now_s - 240)
-            .min(now_s)
-            - 60;
+        let after = self.trades_after(&working);
         let (executor, tx) = (Arc::clone(&self.executor), self.tx.clone());
         runtime.spawn(async move {
             let done = clear_on_drop(busy);
