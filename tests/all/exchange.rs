@@ -354,7 +354,7 @@ async fn run_live_trades_against_the_fake_clob_process() {
             "run",
             "--live",
             "--duration",
-            "6",
+            "60",
             "--json",
             "--markets",
             &markets,
@@ -370,7 +370,7 @@ async fn run_live_trades_against_the_fake_clob_process() {
         r.json::<serde_json::Value>().await.unwrap()
     };
     let mut took = false;
-    for _ in 0..40 {
+    for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let state = state().await;
         let open = state["open_orders"].as_array().cloned().unwrap_or_default();
@@ -392,6 +392,14 @@ async fn run_live_trades_against_the_fake_clob_process() {
         }
     }
     assert!(took, "the quoter's bids reached the fake-clob process");
+    // The operator stops it with Ctrl-C: it winds down cleanly.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pid = host.id().unwrap().to_string();
+    let stopped = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
     let summary = finished(host).await;
     // Both markets traded, the neg-risk one signed for its own exchange contract.
     let state = state().await;

@@ -12,3 +12,4 @@ mod replay;
 mod risk;
 mod sandbox;
 mod user_channel;
+mod wallet;

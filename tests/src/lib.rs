@@ -2,6 +2,7 @@
 //! (`polybox build`), hand-made components for contract checks, and the CLI binary.
 
 pub mod alloc_count;
+pub mod anvil;
 pub mod bench;
 pub mod fake_clob;
 pub mod fake_market;

@@ -60,6 +60,8 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Record the live market channel to a file `polybox replay` reads.
     Record(RecordArgs),
+    /// Show the wallet on chain: balances, allowances, approvals and what is missing to trade.
+    Wallet(WalletArgs),
     /// Engage the kill switch: every new order is refused at once; cancels still go through.
     Kill(KillArgs),
     /// Release the kill switch (and lift a bankroll-floor halt).
@@ -67,6 +69,25 @@ pub enum Command {
     /// Inspect or reset the risk state.
     #[command(subcommand)]
     Risk(RiskCommand),
+}
+
+/// `polybox wallet`.
+#[derive(Debug, Args)]
+pub struct WalletArgs {
+    /// JSON-RPC URL of a Polygon node (default: wallet.rpc_url, $POLYGON_RPC_URL, or
+    /// Alchemy's with $ALCHEMY_API_KEY).
+    #[arg(long)]
+    pub rpc_url: Option<String>,
+    /// The funder address (default: $POLYMARKET_FUNDER, else the address of
+    /// $POLYMARKET_PRIVATE_KEY).
+    #[arg(long)]
+    pub address: Option<String>,
+    /// Outcome-token ids whose balances to show.
+    #[arg(long, value_delimiter = ',')]
+    pub tokens: Vec<String>,
+    /// Print JSON (amounts as decimal strings of the token's units).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `polybox record`.

@@ -58,6 +58,8 @@ pub struct HostConfig {
     pub exchange: ExchangeConfig,
     /// Market-data feed timing.
     pub feed: FeedSettings,
+    /// The wallet on chain: node and contracts.
+    pub wallet: crate::wallet::WalletConfig,
     /// Token ids `polybox run` trades when `--markets` is not given.
     pub markets: Vec<String>,
     /// Per-strategy grants and configs, by strategy name (the `.wasm` file stem).

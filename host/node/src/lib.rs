@@ -27,3 +27,4 @@ pub mod replay;
 pub mod sandbox;
 pub mod store;
 pub mod strategy_build;
+pub mod wallet;

@@ -192,6 +192,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
+        Command::Wallet(a) => wallet(&config()?, a),
         Command::Kill(a) => {
             let config = config()?;
             let ks = KillSwitch::new(&config.kill_switch.path);
@@ -296,6 +297,71 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// `polybox wallet`: read the chain and print what the funder holds and lacks.
+fn wallet(config: &polybox::config::HostConfig, a: &cli::WalletArgs) -> Result<(), Failure> {
+    use polybox::wallet::{Chain, rpc::Rpc};
+    let url = match &a.rpc_url {
+        Some(u) => u.clone(),
+        None => config.wallet.rpc_url().map_err(Failure::input)?,
+    };
+    let who: alloy::primitives::Address = match (&a.address, std::env::var("POLYMARKET_FUNDER")) {
+        (Some(text), _) => text
+            .parse()
+            .map_err(|_| Failure::input(format!("--address {text} is not an address")))?,
+        (None, Ok(text)) if !text.is_empty() => text
+            .parse()
+            .map_err(|_| Failure::input(format!("$POLYMARKET_FUNDER {text} is not an address")))?,
+        _ => polybox::execution::exchange::Secrets::from_env()
+            .and_then(|s| s.address())
+            .map_err(|e| {
+                Failure::input(format!(
+                    "no address: pass --address or set $POLYMARKET_FUNDER ({e})"
+                ))
+            })?,
+    };
+    let tokens = a
+        .tokens
+        .iter()
+        .map(|t| {
+            t.parse::<alloy::primitives::U256>()
+                .map_err(|_| Failure::input(format!("token id {t} is not a uint256")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let contracts = config.wallet.contracts().map_err(Failure::input)?;
+    let rpc = Rpc::new(&url, RetryPolicy::default()).map_err(Failure::runtime)?;
+    let chain = Chain::new(rpc, contracts, config.wallet.chain_id);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::runtime)?;
+    let h = runtime
+        .block_on(chain.holdings(who, &tokens))
+        .map_err(Failure::runtime)?;
+    if a.json {
+        println!("{}", h.to_json());
+        return Ok(());
+    }
+    use polybox::wallet::units;
+    println!("address {}  chain {}", h.address, h.chain_id);
+    println!("pUSD {}  USDC.e {}", units(h.pusd), units(h.usdc_e));
+    for (name, contract, v) in &h.allowances {
+        println!("pUSD allowance to the {name} ({contract}): {}", units(*v));
+    }
+    for (name, contract, ok) in &h.approvals {
+        println!(
+            "outcome tokens approved for the {name} ({contract}): {}",
+            if *ok { "yes" } else { "no" }
+        );
+    }
+    for (id, v) in &h.outcomes {
+        println!("token {id}: {} shares", units(*v));
+    }
+    for m in h.missing() {
+        println!("missing: {m}");
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {

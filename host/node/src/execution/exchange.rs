@@ -240,6 +240,13 @@ impl Secrets {
         };
         Ok(Secrets { private_key, api })
     }
+
+    /// The address of the private key.
+    pub fn address(&self) -> Result<alloy::primitives::Address, String> {
+        PrivateKeySigner::from_str(self.private_key.trim())
+            .map(|s| s.address())
+            .map_err(|_| "POLYMARKET_PRIVATE_KEY is not a valid hex private key".to_owned())
+    }
 }
 
 /// The authenticated exchange, its pacing and its call discipline.

@@ -1,0 +1,143 @@
+//! The wallet on a real local chain (anvil, chain id 137) with the test tokens at the pUSD,
+//! USDC.e and Conditional Tokens addresses: balances, allowances and approvals read exactly,
+//! the 30 s cache and its invalidation, and BUYs refused when the node is gone.
+
+use std::time::Duration;
+
+use alloy::primitives::U256;
+use polybox::execution::retry::RetryPolicy;
+use polybox::wallet::addresses::{EXCHANGE_V2, PUSD, USDC_E};
+use polybox::wallet::cache::{BalanceCache, BalanceRefusal};
+use polybox::wallet::rpc::Rpc;
+use polybox::wallet::{Chain, WalletConfig};
+use polybox_tests::anvil::{Anvil, FUNDER, MINTER};
+
+fn fast() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 2,
+        timeout: Duration::from_millis(500),
+        backoff_min: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(20),
+    }
+}
+
+fn chain(url: &str, chain_id: u64) -> Chain {
+    let rpc = Rpc::new(url, fast()).unwrap();
+    Chain::new(rpc, WalletConfig::default().contracts().unwrap(), chain_id)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+const TOKEN: u64 = 4242;
+
+#[test]
+fn balances_allowances_and_approvals_are_read_exactly() {
+    let anvil = Anvil::start();
+    anvil.mint(PUSD, FUNDER, 12_345_678);
+    anvil.mint(USDC_E, FUNDER, 7_000_001);
+    anvil.approve(FUNDER, PUSD, EXCHANGE_V2, 500_000_000);
+    anvil.approve_shares(FUNDER, EXCHANGE_V2);
+    anvil.mint_shares(FUNDER, U256::from(TOKEN), 3_500_000);
+    let h = runtime()
+        .block_on(chain(anvil.url(), 137).holdings(FUNDER, &[U256::from(TOKEN)]))
+        .unwrap();
+    let v = h.to_json();
+    assert_eq!(v["chain_id"], 137);
+    assert_eq!(v["pusd"], "12.345678");
+    assert_eq!(v["usdc_e"], "7.000001");
+    assert_eq!(v["allowances"]["exchange"]["pusd"], "500.000000");
+    assert_eq!(v["allowances"]["neg-risk exchange"]["pusd"], "0.000000");
+    assert_eq!(v["ctf_approvals"]["exchange"]["approved"], true);
+    assert_eq!(v["ctf_approvals"]["neg-risk exchange"]["approved"], false);
+    assert_eq!(v["outcome_tokens"][TOKEN.to_string()], "3.500000");
+    let missing = h.missing();
+    assert_eq!(missing.len(), 2, "{missing:?}");
+    assert!(missing[0].contains("allowance to the neg-risk exchange is 0"));
+    assert!(missing[1].contains("neg-risk exchange is not approved"));
+
+    // The same through the command line.
+    let out = std::process::Command::new(polybox_tests::polybox_bin())
+        .args(["wallet", "--rpc-url", anvil.url(), "--json", "--address"])
+        .arg(FUNDER.to_string())
+        .args(["--tokens", &TOKEN.to_string()])
+        .env_remove("POLYMARKET_FUNDER")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cli, v);
+}
+
+#[test]
+fn a_transfer_shows_after_the_cache_expires_and_at_once_after_an_invalidation() {
+    let anvil = Anvil::start();
+    anvil.mint(PUSD, FUNDER, 100_000_000);
+    let rt = runtime();
+    let cache = BalanceCache::new(chain(anvil.url(), 137), FUNDER, Duration::from_secs(2));
+    assert_eq!(
+        rt.block_on(cache.held()).unwrap(),
+        U256::from(100_000_000u64)
+    );
+    anvil.transfer(PUSD, FUNDER, MINTER, 40_000_000);
+    assert_eq!(
+        rt.block_on(cache.held()).unwrap(),
+        U256::from(100_000_000u64),
+        "cached"
+    );
+    cache.invalidate();
+    assert_eq!(
+        rt.block_on(cache.held()).unwrap(),
+        U256::from(60_000_000u64)
+    );
+    anvil.transfer(PUSD, FUNDER, MINTER, 10_000_000);
+    std::thread::sleep(Duration::from_millis(2_100));
+    assert_eq!(
+        rt.block_on(cache.held()).unwrap(),
+        U256::from(50_000_000u64),
+        "re-read once expired"
+    );
+    // A BUY is checked against what is held minus what open orders reserve.
+    let need = |micros: u64, reserved: u64| {
+        rt.block_on(cache.has_sufficient_balance(U256::from(micros), U256::from(reserved)))
+    };
+    assert_eq!(need(30_000_000, 20_000_000), Ok(()));
+    let refused = need(30_000_001, 20_000_000).unwrap_err();
+    assert_eq!(refused.code(), "insufficient_balance");
+    assert_eq!(
+        refused.to_string(),
+        "insufficient_balance: the order needs 30.000001 pUSD, 30.000000 is available"
+    );
+}
+
+#[test]
+fn a_stopped_node_or_the_wrong_chain_refuses_buys_with_the_reason() {
+    let mut anvil = Anvil::start();
+    anvil.mint(PUSD, FUNDER, 100_000_000);
+    let rt = runtime();
+    // Wrong chain: the node serves 137, the host expects 80002.
+    let wrong = BalanceCache::new(chain(anvil.url(), 80_002), FUNDER, Duration::from_secs(30));
+    let e = rt
+        .block_on(wrong.has_sufficient_balance(U256::from(1u64), U256::ZERO))
+        .unwrap_err();
+    assert!(
+        matches!(&e, BalanceRefusal::Unavailable(why) if why.contains("serves chain 137, not 80002")),
+        "{e}"
+    );
+    // Stopped node: fail closed.
+    let cache = BalanceCache::new(chain(anvil.url(), 137), FUNDER, Duration::from_secs(30));
+    anvil.stop();
+    let e = rt
+        .block_on(cache.has_sufficient_balance(U256::from(1u64), U256::ZERO))
+        .unwrap_err();
+    assert_eq!(e.code(), "balance_unavailable", "{e}");
+    assert!(e.to_string().contains("eth_chainId"), "{e}");
+}
