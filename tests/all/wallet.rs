@@ -82,7 +82,13 @@ fn a_transfer_shows_after_the_cache_expires_and_at_once_after_an_invalidation() 
     let anvil = Anvil::start();
     anvil.mint(PUSD, FUNDER, 100_000_000);
     let rt = runtime();
-    let cache = BalanceCache::new(chain(anvil.url(), 137), FUNDER, Duration::from_secs(2));
+    // As configured: `[wallet] rpc_url`, `cache_s`.
+    let settings = WalletConfig {
+        rpc_url: anvil.url().to_owned(),
+        cache_s: 2,
+        ..WalletConfig::default()
+    };
+    let cache = settings.balance_cache(FUNDER, fast()).unwrap();
     assert_eq!(
         rt.block_on(cache.held()).unwrap(),
         U256::from(100_000_000u64)

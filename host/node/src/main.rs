@@ -301,11 +301,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
 
 /// `polybox wallet`: read the chain and print what the funder holds and lacks.
 fn wallet(config: &polybox::config::HostConfig, a: &cli::WalletArgs) -> Result<(), Failure> {
-    use polybox::wallet::{Chain, rpc::Rpc};
-    let url = match &a.rpc_url {
-        Some(u) => u.clone(),
-        None => config.wallet.rpc_url().map_err(Failure::input)?,
-    };
+    let mut settings = config.wallet.clone();
+    if let Some(u) = &a.rpc_url {
+        settings.rpc_url = u.clone();
+    }
     let who: alloy::primitives::Address = match (&a.address, std::env::var("POLYMARKET_FUNDER")) {
         (Some(text), _) => text
             .parse()
@@ -329,9 +328,9 @@ fn wallet(config: &polybox::config::HostConfig, a: &cli::WalletArgs) -> Result<(
                 .map_err(|_| Failure::input(format!("token id {t} is not a uint256")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let contracts = config.wallet.contracts().map_err(Failure::input)?;
-    let rpc = Rpc::new(&url, RetryPolicy::default()).map_err(Failure::runtime)?;
-    let chain = Chain::new(rpc, contracts, config.wallet.chain_id);
+    let chain = settings
+        .chain(RetryPolicy::default())
+        .map_err(Failure::input)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -103,6 +103,25 @@ impl WalletConfig {
         }
     }
 
+    /// A reader of the configured node and contracts, under `policy`.
+    pub fn chain(&self, policy: crate::execution::retry::RetryPolicy) -> Result<Chain, String> {
+        let rpc = Rpc::new(&self.rpc_url()?, policy)?;
+        Ok(Chain::new(rpc, self.contracts()?, self.chain_id))
+    }
+
+    /// `who`'s pUSD on the configured chain, trusted for `cache_s`.
+    pub fn balance_cache(
+        &self,
+        who: Address,
+        policy: crate::execution::retry::RetryPolicy,
+    ) -> Result<cache::BalanceCache, String> {
+        Ok(cache::BalanceCache::new(
+            self.chain(policy)?,
+            who,
+            std::time::Duration::from_secs(self.cache_s),
+        ))
+    }
+
     /// The contracts, with overrides.
     pub fn contracts(&self) -> Result<Contracts, String> {
         let pick = |key: &str, text: &str, default: Address| -> Result<Address, String> {
