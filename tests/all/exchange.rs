@@ -326,7 +326,9 @@ async fn run_live_trades_the_quoter_on_the_fake_exchange_end_to_end() {
 async fn run_live_trades_against_the_fake_clob_process() {
     use tokio::io::AsyncBufReadExt;
     let mut fake = tokio::process::Command::new(env!("CARGO_BIN_EXE_fake-clob"))
-        .args(["--port", "0", "--seed", "5"])
+        // Books standing still: the market channel's and the exchange's stay in step (the
+        // channel's moves are not the fake exchange's), so the quoter's bids rest.
+        .args(["--port", "0", "--seed", "5", "--rate", "0"])
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -391,7 +393,17 @@ async fn run_live_trades_against_the_fake_clob_process() {
             }
         }
     }
-    assert!(took, "the quoter's bids reached the fake-clob process");
+    if !took {
+        let state = state().await;
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &host.id().unwrap().to_string()])
+            .status();
+        let out = host.wait_with_output().await.unwrap();
+        panic!(
+            "the quoter's bids did not reach the fake-clob process: {state}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     // The operator stops it with Ctrl-C: it winds down cleanly.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let pid = host.id().unwrap().to_string();

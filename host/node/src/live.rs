@@ -176,12 +176,19 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     ));
     let stopper = feed_task.abort_handle();
     let duration = opts.duration;
+    // Ctrl-C ends the run cleanly, with or without a duration.
     runtime.spawn(async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
         match duration {
-            Some(d) => tokio::time::sleep(d).await,
-            None => {
-                let _ = tokio::signal::ctrl_c().await;
+            Some(d) => {
+                tokio::select! {
+                    () = tokio::time::sleep(d) => {}
+                    () = ctrl_c => {}
+                }
             }
+            None => ctrl_c.await,
         }
         stopper.abort();
     });

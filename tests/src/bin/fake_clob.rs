@@ -20,7 +20,7 @@ struct Args {
     /// Seed of the market channel's activity.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Market-channel messages per second.
+    /// Market-channel messages per second (0: the books stand still).
     #[arg(long, default_value_t = 20)]
     rate: u32,
 }
@@ -34,8 +34,10 @@ async fn main() -> anyhow::Result<()> {
     println!("exchange.ws_url=\"{}\"", market.url());
     println!("exchange.user_ws_url=\"{}\"", clob.ws_url());
     println!("markets: {}", TOKENS.join(","));
-    let every = Duration::from_secs(1) / args.rate.max(1);
-    let mut tick = tokio::time::interval(every);
+    if args.rate == 0 {
+        return Ok(tokio::signal::ctrl_c().await?);
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(1) / args.rate);
     loop {
         tokio::select! {
             _ = tick.tick() => market.step(1),
