@@ -183,6 +183,17 @@ async fn reads_are_retried_through_5xx_resets_and_html_then_give_up() {
     let clob = FakeClob::start(0).await.unwrap();
     let x = connect(&clob).await;
     let all = OrdersRequest::builder().build();
+    // `count` requests to `GET /data/orders` meet `kind`; then one read through the door.
+    let read_after = |kind: FaultKind, count: u32| {
+        clob.fault(Fault {
+            on: "GET /data/orders".to_owned(),
+            kind,
+            count,
+        });
+        x.call("GET /data/orders", Class::Read, false, |c| {
+            c.orders(&all, None)
+        })
+    };
     for kind in [
         FaultKind::Status {
             status: 502,
@@ -192,50 +203,21 @@ async fn reads_are_retried_through_5xx_resets_and_html_then_give_up() {
         FaultKind::Reset,
         FaultKind::Delay(Duration::from_secs(1)),
     ] {
-        clob.fault(Fault {
-            on: "GET /data/orders".to_owned(),
-            kind,
-            count: 2,
-        });
-        let page = x
-            .call("GET /data/orders", Class::Read, false, |c| {
-                c.orders(&all, None)
-            })
-            .await
-            .unwrap();
+        let page = read_after(kind, 2).await.unwrap();
         assert_eq!(page.next_cursor, "LTE=");
     }
-    clob.fault(Fault {
-        on: "GET /data/orders".to_owned(),
-        kind: FaultKind::Status {
-            status: 500,
-            body: "{\"error\":\"Internal server error\"}".to_owned(),
-            retry_after: None,
-        },
-        count: 3,
-    });
-    let e = x
-        .call("GET /data/orders", Class::Read, false, |c| {
-            c.orders(&all, None)
-        })
-        .await
-        .unwrap_err();
+    let server_error = FaultKind::Status {
+        status: 500,
+        body: "{\"error\":\"Internal server error\"}".to_owned(),
+        retry_after: None,
+    };
+    let e = read_after(server_error, 3).await.unwrap_err();
     assert!(
         matches!(e, ExchangeError::Unavailable { attempts: 3, .. }),
         "{e}"
     );
     // An HTML 403 (Cloudflare) is a refusal, not a parse error.
-    clob.fault(Fault {
-        on: "GET /data/orders".to_owned(),
-        kind: FaultKind::Html403,
-        count: 1,
-    });
-    let e = x
-        .call("GET /data/orders", Class::Read, false, |c| {
-            c.orders(&all, None)
-        })
-        .await
-        .unwrap_err();
+    let e = read_after(FaultKind::Html403, 1).await.unwrap_err();
     assert!(
         matches!(e, ExchangeError::Refused { status: 403, .. }),
         "{e}"

@@ -23,6 +23,15 @@ struct Client {
 }
 
 impl Client {
+    fn new(rx: mpsc::Receiver<FeedEvent>) -> Client {
+        Client {
+            rx,
+            books: BTreeMap::new(),
+            connected: 0,
+            disconnects: Vec::new(),
+        }
+    }
+
     fn apply(&mut self, event: FeedEvent) {
         match event {
             FeedEvent::Connected { connection } => self.connected = connection,
@@ -99,12 +108,7 @@ async fn the_feed_survives_drops_stalls_duplicates_reordering_and_crossing() {
     let tokens: Vec<String> = TOKENS.iter().map(|t| (*t).to_owned()).collect();
     let (_subscription, wanted) = feed::subscription(&tokens);
     let task = tokio::spawn(feed::run(config, wanted, tx, std::sync::Arc::default()));
-    let mut client = Client {
-        rx,
-        books: BTreeMap::new(),
-        connected: 0,
-        disconnects: Vec::new(),
-    };
+    let mut client = Client::new(rx);
 
     client.converge(&server, "the initial snapshot").await;
     server.step(200);
@@ -153,12 +157,7 @@ async fn subscriptions_follow_the_token_set_on_the_open_socket() {
     config.backoff_min = Duration::from_millis(20);
     let (subscription, wanted) = feed::subscription(&["111".to_owned()]);
     let task = tokio::spawn(feed::run(config, wanted, tx, std::sync::Arc::default()));
-    let mut client = Client {
-        rx,
-        books: BTreeMap::new(),
-        connected: 0,
-        disconnects: Vec::new(),
-    };
+    let mut client = Client::new(rx);
     client
         .converge_on(&server, &["111"], "the first subscription")
         .await;

@@ -1186,7 +1186,13 @@ mod tests {
         let mut d = desk();
         *d.gate_mut() = Gate::new(Limits::default(), ks.clone());
         let id = d.submit(intent(Side::Buy, "0.30", "10")).unwrap();
+        assert_eq!(d.sending_stopped(), None);
         ks.engage("test").unwrap();
+        // An order approved before and still being signed does not leave either.
+        assert_eq!(
+            d.sending_stopped().as_deref(),
+            Some("kill switch engaged: not sent")
+        );
         assert_eq!(
             d.submit(intent(Side::Buy, "0.30", "10"))
                 .unwrap_err()
@@ -1429,8 +1435,10 @@ mod tests {
         let r = d.submit(intent(Side::Buy, "0.31", "10")).unwrap_err();
         assert_eq!(r.reason, RejectReason::KillSwitch);
         assert!(r.message.contains("heartbeat"), "{r:?}");
+        assert!(d.sending_stopped().is_some_and(|w| w.contains("heartbeat")));
         d.cancel(StrategyId(0), id).unwrap();
         d.hold_orders(None);
+        assert_eq!(d.sending_stopped(), None);
         assert!(d.submit(intent(Side::Buy, "0.31", "10")).is_ok());
     }
 }

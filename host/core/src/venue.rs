@@ -192,11 +192,6 @@ impl LiveVenue {
         Ok(Vec::new())
     }
 
-    /// Whether a cancel waits for this order to reach the exchange.
-    pub fn is_cancel_wanted(&self, id: OrderId) -> bool {
-        self.cancel_wanted.contains(&id)
-    }
-
     /// Commands for the executor, oldest first.
     pub fn take_commands(&mut self) -> Vec<Command> {
         std::mem::take(&mut self.commands)
@@ -205,21 +200,18 @@ impl LiveVenue {
     /// What the exchange did. A wanted cancel goes out once the order rests (or the order
     /// is withdrawn if it was signed and never sent).
     pub fn apply(&mut self, event: ExecEvent, ts: u64) -> Vec<Effect> {
-        let signed = match &event {
-            ExecEvent::Signed { id, .. } => Some(*id),
-            _ => None,
-        };
-        let id = signed.or_else(|| match &event {
+        let signed = matches!(event, ExecEvent::Signed { .. });
+        let id = match &event {
             ExecEvent::Accepted { exchange_id }
             | ExecEvent::Trade { exchange_id, .. }
             | ExecEvent::Cancelled { exchange_id, .. }
             | ExecEvent::Expired { exchange_id } => self.orders.by_exchange_id(exchange_id),
-            ExecEvent::Submitted { id }
+            ExecEvent::Signed { id, .. }
+            | ExecEvent::Submitted { id }
             | ExecEvent::Amended { id, .. }
             | ExecEvent::Unknown { id, .. }
             | ExecEvent::Rejected { id, .. } => Some(*id),
-            ExecEvent::Signed { .. } => None,
-        });
+        };
         let mut effects = self.orders.apply(event, ts);
         let Some(id) = id.filter(|id| self.cancel_wanted.contains(id)) else {
             return effects;
@@ -228,7 +220,7 @@ impl LiveVenue {
             return effects;
         };
         match (o.state, &o.exchange_id) {
-            (OrderState::Pending, _) if signed.is_some() => {
+            (OrderState::Pending, _) if signed => {
                 self.cancel_wanted.remove(&id);
                 effects.extend(self.orders.withdraw(id, ts));
             }

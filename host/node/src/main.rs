@@ -313,7 +313,8 @@ fn wallet(config: &polybox::config::HostConfig, a: &cli::WalletArgs) -> Result<(
             .parse()
             .map_err(|_| Failure::input(format!("$POLYMARKET_FUNDER {text} is not an address")))?,
         _ => polybox::execution::exchange::Secrets::from_env()
-            .and_then(|s| s.address())
+            .and_then(|s| s.signer())
+            .map(|s| s.address())
             .map_err(|e| {
                 Failure::input(format!(
                     "no address: pass --address or set $POLYMARKET_FUNDER ({e})"

@@ -921,90 +921,58 @@ mod tests {
     #[test]
     fn refusals_use_the_exchange_s_words() {
         let mut x = exchange();
-        let e = x
-            .place(order(
-                "a",
-                "k1",
+        // (side, price, size, type, the refusal's words); k1 holds no shares.
+        let cases = [
+            (
                 Side::Buy,
                 505_000,
                 10 * ONE,
                 OrderType::Gtc,
-            ))
-            .unwrap_err();
-        assert!(e.0.contains("breaks minimum tick size rule: 0.01"), "{e:?}");
-        let e = x
-            .place(order("a", "k1", Side::Buy, 400_000, ONE, OrderType::Gtc))
-            .unwrap_err();
-        assert!(e.0.contains("lower than the minimum: 5"), "{e:?}");
-        let e = x
-            .place(order(
-                "a",
-                "k1",
+                "breaks minimum tick size rule: 0.01",
+            ),
+            (
+                Side::Buy,
+                400_000,
+                ONE,
+                OrderType::Gtc,
+                "lower than the minimum: 5",
+            ),
+            (
                 Side::Buy,
                 990_000,
                 2_000 * ONE,
                 OrderType::Fok,
-            ))
-            .unwrap_err();
-        assert!(e.0.starts_with("not enough balance / allowance"), "{e:?}");
-        let e = x
-            .place(order(
-                "a",
-                "k1",
+                "not enough balance / allowance",
+            ),
+            (
                 Side::Buy,
                 520_000,
                 500 * ONE,
                 OrderType::Fok,
-            ))
-            .unwrap_err();
-        assert!(
-            e.0.contains("FOK orders are fully filled or killed"),
-            "{e:?}"
-        );
-        let e = x
-            .place(order(
-                "a",
-                "k1",
+                "FOK orders are fully filled or killed",
+            ),
+            (
                 Side::Buy,
                 300_000,
                 10 * ONE,
                 OrderType::Fak,
-            ))
-            .unwrap_err();
-        assert!(e.0.contains("FAK orders are partially filled"), "{e:?}");
-        let e = x
-            .place(order(
-                "a",
-                "k1",
+                "FAK orders are partially filled",
+            ),
+            (
                 Side::Sell,
                 600_000,
                 10 * ONE,
                 OrderType::Gtc,
-            ))
-            .unwrap_err();
-        assert!(
-            e.0.starts_with("not enough balance"),
-            "no shares to sell: {e:?}"
-        );
-        x.place(order(
-            "a",
-            "k1",
-            Side::Buy,
-            300_000,
-            10 * ONE,
-            OrderType::Gtc,
-        ))
-        .unwrap();
-        let e = x
-            .place(order(
-                "a",
-                "k1",
-                Side::Buy,
-                300_000,
-                10 * ONE,
-                OrderType::Gtc,
-            ))
-            .unwrap_err();
+                "not enough balance",
+            ),
+        ];
+        for (side, price, size, t, words) in cases {
+            let e = x.place(order("a", "k1", side, price, size, t)).unwrap_err();
+            assert!(e.0.contains(words), "{words}: {e:?}");
+        }
+        let bid = || order("a", "k1", Side::Buy, 300_000, 10 * ONE, OrderType::Gtc);
+        x.place(bid()).unwrap();
+        let e = x.place(bid()).unwrap_err();
         assert!(e.0.ends_with("Duplicated."), "{e:?}");
     }
 

@@ -241,11 +241,11 @@ impl Secrets {
         Ok(Secrets { private_key, api })
     }
 
-    /// The address of the private key.
-    pub fn address(&self) -> Result<alloy::primitives::Address, String> {
-        PrivateKeySigner::from_str(self.private_key.trim())
-            .map(|s| s.address())
-            .map_err(|_| "POLYMARKET_PRIVATE_KEY is not a valid hex private key".to_owned())
+    /// The signer of the private key.
+    pub fn signer(&self) -> Result<PrivateKeySigner, String> {
+        PrivateKeySigner::from_str(self.private_key.trim()).map_err(|_| {
+            "POLYMARKET_PRIVATE_KEY is not a valid hex private key: 0x and 64 hex digits".to_owned()
+        })
     }
 }
 
@@ -284,8 +284,9 @@ impl Exchange {
             what: "connect".to_owned(),
             reason,
         };
-        let signer = PrivateKeySigner::from_str(secrets.private_key.trim())
-            .map_err(|_| local("POLYMARKET_PRIVATE_KEY is not a valid hex private key".to_owned()))?
+        let signer = secrets
+            .signer()
+            .map_err(local)?
             .with_chain_id(Some(polymarket_client_sdk_v2::POLYGON));
         let base = format!("{}/", clob_url.trim_end_matches('/'));
         let limiter = Arc::new(RateLimiter::new(limits));

@@ -442,8 +442,7 @@ impl Session {
         let (executor, tx) = (Arc::clone(&self.executor), self.tx.clone());
         runtime.spawn(async move {
             let done = clear_on_drop(busy);
-            let tx2 = tx.clone();
-            let poll = async move {
+            let poll = async {
                 // Trades first: fills are applied without waiting for slow order lookups.
                 let trades = match executor.poll_trades(after).await {
                     Ok(trades) => trades,
@@ -466,7 +465,7 @@ impl Session {
             poll.await;
             drop(done);
             if again.swap(false, Ordering::AcqRel) {
-                let _ = tx2.send(Inbound::Resync).await;
+                let _ = tx.send(Inbound::Resync).await;
             }
         });
     }

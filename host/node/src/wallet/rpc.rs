@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::execution::retry::{Failure, RetryPolicy};
 
 /// A JSON-RPC endpoint.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Rpc {
     client: reqwest::Client,
     url: String,
@@ -24,6 +24,7 @@ impl Rpc {
             .connect_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        reqwest::Url::parse(url).map_err(|e| format!("wallet.rpc_url is not a URL ({e})"))?;
         Ok(Rpc {
             client,
             url: url.to_owned(),
@@ -31,9 +32,17 @@ impl Rpc {
         })
     }
 
-    /// The endpoint (without credentials in a query, which are cut off).
-    pub fn url(&self) -> &str {
-        self.url.split('?').next().unwrap_or_default()
+    /// The endpoint as it may be shown: scheme, host and port only (providers put API
+    /// keys in the path or query, e.g. Alchemy's `/v2/{key}`).
+    pub fn url(&self) -> String {
+        match reqwest::Url::parse(&self.url) {
+            Ok(u) => match (u.host_str(), u.port()) {
+                (Some(h), Some(p)) => format!("{}://{h}:{p}", u.scheme()),
+                (Some(h), None) => format!("{}://{h}", u.scheme()),
+                _ => "the configured node".to_owned(),
+            },
+            Err(_) => "the configured node".to_owned(),
+        }
     }
 
     async fn request(&self, method: &str, params: Value) -> Result<Value, String> {
@@ -47,7 +56,7 @@ impl Rpc {
                     .json(&body)
                     .send()
                     .await
-                    .map_err(|e| Failure::Retry(e.to_string()))?;
+                    .map_err(|e| Failure::Retry(reason(e)))?;
                 let status = resp.status();
                 if status.is_server_error() || status.as_u16() == 429 {
                     return Err(Failure::Retry(format!("HTTP {status}")));
@@ -58,7 +67,7 @@ impl Rpc {
                 let v: Value = resp
                     .json()
                     .await
-                    .map_err(|e| Failure::Retry(format!("not JSON-RPC: {e}")))?;
+                    .map_err(|e| Failure::Retry(format!("not JSON-RPC: {}", reason(e))))?;
                 if let Some(e) = v.get("error") {
                     return Err(Failure::Fatal(format!("the node refused: {e}")));
                 }
@@ -86,7 +95,49 @@ impl Rpc {
     }
 }
 
+impl std::fmt::Debug for Rpc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rpc")
+            .field("url", &self.url())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What went wrong, with its causes, and without the URL (which may hold a key).
+fn reason(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 /// A word of return data as an amount.
 pub fn word(data: &[u8]) -> Option<U256> {
     (data.len() >= 32).then(|| U256::from_be_slice(&data[..32]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_in_the_url_is_never_shown() {
+        let rpc = Rpc::new(
+            "https://polygon-mainnet.g.alchemy.com/v2/SECRETKEY?x=SECRET",
+            RetryPolicy::default(),
+        )
+        .unwrap();
+        assert_eq!(rpc.url(), "https://polygon-mainnet.g.alchemy.com");
+        assert!(!format!("{rpc:?}").contains("SECRET"));
+        assert!(
+            Rpc::new("not a url", RetryPolicy::default())
+                .unwrap_err()
+                .contains("wallet.rpc_url")
+        );
+    }
 }
