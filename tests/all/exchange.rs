@@ -9,6 +9,7 @@ use polybox::execution::exchange::{
 };
 use polybox::execution::rate_limit::{Class, Limits};
 use polybox::execution::retry::RetryPolicy;
+use polybox_tests::anvil::Anvil;
 use polybox_tests::fake_clob::{FakeClob, Fault, FaultKind, Mode, TOKENS};
 use polymarket_client_sdk_v2::clob::types::request::OrdersRequest;
 use polymarket_client_sdk_v2::clob::types::{OrderStatusType, Side, SignedOrder};
@@ -254,7 +255,7 @@ async fn an_unreachable_exchange_is_unavailable_and_a_bad_key_is_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_live_trades_the_quoter_on_the_fake_exchange_end_to_end() {
-    let (clob, mut market, dir) = fakes(17).await;
+    let (clob, mut market, dir, _chain) = fakes(17).await;
     let child = live_run(&clob, &market.url(), dir.path(), "8");
     // Wait for our quotes on the exchange, then let the market trade against them.
     let mut filled = 0u64;
@@ -328,6 +329,7 @@ async fn run_live_trades_against_the_fake_clob_process() {
         .trim_end_matches('"')
         .to_owned();
     let dir = tempfile::tempdir().unwrap();
+    let _chain = funded_chain(dir.path());
     let mut cmd = live_command(dir.path());
     for set in &settings {
         cmd.args(["--set", set]);
@@ -421,6 +423,19 @@ pub(crate) fn live_run_with(
     secs: &str,
     sets: &[String],
 ) -> tokio::process::Child {
+    live_command_with(clob, ws, dir, secs, sets)
+        .spawn()
+        .unwrap()
+}
+
+/// The command [`live_run_with`] spawns.
+pub(crate) fn live_command_with(
+    clob: &FakeClob,
+    ws: &str,
+    dir: &std::path::Path,
+    secs: &str,
+    sets: &[String],
+) -> tokio::process::Command {
     let mut cmd = live_command(dir);
     for set in sets {
         cmd.args(["--set", set]);
@@ -431,9 +446,8 @@ pub(crate) fn live_run_with(
         .arg(polybox_tests::component("strategies/spread-quoter"))
         .args(["--set", &format!("exchange.clob_url=\"{}\"", clob.url())])
         .args(["--set", &format!("exchange.ws_url=\"{ws}\"")])
-        .args(["--set", &format!("store.dir=\"{}\"", dir.display())])
-        .spawn()
-        .unwrap()
+        .args(["--set", &format!("store.dir=\"{}\"", dir.display())]);
+    cmd
 }
 
 /// `polybox` in `dir` with the test key, quiet logs and its output captured.
@@ -441,6 +455,9 @@ fn live_command(dir: &std::path::Path) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(polybox_tests::polybox_bin());
     cmd.current_dir(dir)
         .env("POLYMARKET_PRIVATE_KEY", KEY)
+        .env_remove("POLYMARKET_FUNDER")
+        .env_remove("POLYGON_RPC_URL")
+        .env_remove("ALCHEMY_API_KEY")
         .env("POLYBOX_LOG", "error")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -448,17 +465,37 @@ fn live_command(dir: &std::path::Path) -> tokio::process::Command {
     cmd
 }
 
-/// A fake exchange, a market feed of its first market moving on `seed`, and a state dir.
+/// A fake exchange, a market feed of its first market moving on `seed`, and a state dir
+/// whose chain (see [`funded_chain`]) lives as long as the last element.
 pub(crate) async fn fakes(
     seed: u64,
 ) -> (
     FakeClob,
     polybox_tests::fake_market::FakeMarket,
     tempfile::TempDir,
+    Anvil,
 ) {
     let clob = FakeClob::start(0).await.unwrap();
     let market = polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], seed).await;
-    (clob, market, tempfile::tempdir().unwrap())
+    let dir = tempfile::tempdir().unwrap();
+    let chain = funded_chain(dir.path());
+    (clob, market, dir, chain)
+}
+
+/// A local chain where the test key's wallet holds 1,000 pUSD, named as the node of hosts
+/// run in `dir` (its `polybox.toml`): live BUYs are checked against it.
+pub(crate) fn funded_chain(dir: &std::path::Path) -> Anvil {
+    let chain = Anvil::start();
+    let me = alloy::signers::local::PrivateKeySigner::from_str(KEY)
+        .unwrap()
+        .address();
+    chain.mint(polybox::wallet::addresses::PUSD, me, 1_000_000_000);
+    std::fs::write(
+        dir.join("polybox.toml"),
+        format!("[wallet]\nrpc_url = \"{}\"\n", chain.url()),
+    )
+    .unwrap();
+    chain
 }
 
 /// Wait for a live run to end; it must succeed. Its `--json` summary.
@@ -518,6 +555,7 @@ async fn a_killed_host_restarts_to_the_exchange_s_truth_and_its_orders_die_with_
     let mut market =
         polybox_tests::fake_market::FakeMarket::start(&[TOKENS[0], TOKENS[1]], 23).await;
     let dir = tempfile::tempdir().unwrap();
+    let _chain = funded_chain(dir.path());
     let me = alloy::signers::local::PrivateKeySigner::from_str(KEY)
         .unwrap()
         .address();
@@ -595,7 +633,7 @@ async fn a_killed_host_restarts_to_the_exchange_s_truth_and_its_orders_die_with_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_follow_the_rejection_table_retick_once_and_escalate_to_the_kill_switch() {
-    let (clob, mut market, dir) = fakes(29).await;
+    let (clob, mut market, dir, _chain) = fakes(29).await;
     // The first post is refused for its tick: the host reads the tick again and re-sends.
     clob.fault(Fault {
         on: "POST /order".to_owned(),
@@ -631,6 +669,7 @@ async fn refusals_follow_the_rejection_table_retick_once_and_escalate_to_the_kil
         count: 100,
     });
     let dir = tempfile::tempdir().unwrap();
+    let _chain = funded_chain(dir.path());
     let host = live_run(&clob, &market.url(), dir.path(), "4");
     for _ in 0..35 {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -644,7 +683,7 @@ async fn refusals_follow_the_rejection_table_retick_once_and_escalate_to_the_kil
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_strategies_posting_at_once_keep_the_spacing_and_the_journal_whole() {
-    let (clob, mut market, dir) = fakes(31).await;
+    let (clob, mut market, dir, _chain) = fakes(31).await;
     // Four quoters (the same component under four names) quote at once.
     let quoter = polybox_tests::component("strategies/spread-quoter");
     let copies: Vec<std::path::PathBuf> = (0..4)
@@ -757,7 +796,7 @@ async fn open_orders_are_read_across_pages_and_cancelled_by_market() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_every_fault_kind_no_order_is_lost_or_doubled_and_positions_match_the_exchange() {
-    let (clob, mut market, dir) = fakes(41).await;
+    let (clob, mut market, dir, _chain) = fakes(41).await;
     let faults = [
         ("POST /order", FaultKind::LoseResponse(Duration::from_secs(6))),
         ("POST /order", FaultKind::Status { status: 429, body: "Too Many Requests".to_owned(), retry_after: Some(1) }),

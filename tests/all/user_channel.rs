@@ -38,7 +38,7 @@ async fn fill_bids(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_user_channel_brings_fills_without_waiting_for_the_poll() {
-    let (clob, mut market, dir) = fakes(37).await;
+    let (clob, mut market, dir, _chain) = fakes(37).await;
     // Polls run when the channel opens; the next timed one would come after the run.
     let sets = [
         format!("exchange.user_ws_url=\"{}\"", clob.ws_url()),
@@ -70,7 +70,7 @@ async fn the_user_channel_brings_fills_without_waiting_for_the_poll() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trade_that_fails_on_chain_is_reversed_in_the_journal_as_on_the_exchange() {
-    let (clob, mut market, dir) = fakes(43).await;
+    let (clob, mut market, dir, _chain) = fakes(43).await;
     clob.set_settle_step(Duration::from_millis(300));
     clob.fail_next_matches(1);
     let sets = [format!("exchange.user_ws_url=\"{}\"", clob.ws_url())];
@@ -100,7 +100,7 @@ async fn a_trade_that_fails_on_chain_is_reversed_in_the_journal_as_on_the_exchan
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicated_reordered_and_dropped_user_messages_apply_each_fill_once() {
-    let (clob, mut market, dir) = fakes(47).await;
+    let (clob, mut market, dir, _chain) = fakes(47).await;
     clob.set_settle_step(Duration::from_millis(200));
     // Fills come only over the user channel: the poll runs at start and then not again.
     let sets = [

@@ -2,6 +2,7 @@
 //! USDC.e and Conditional Tokens addresses: balances, allowances and approvals read exactly,
 //! the 30 s cache and its invalidation, and BUYs refused when the node is gone.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use alloy::primitives::U256;
@@ -44,7 +45,7 @@ fn balances_allowances_and_approvals_are_read_exactly() {
     anvil.approve_shares(FUNDER, EXCHANGE_V2);
     anvil.mint_shares(FUNDER, U256::from(TOKEN), 3_500_000);
     let h = runtime()
-        .block_on(chain(anvil.url(), 137).holdings(FUNDER, &[U256::from(TOKEN)]))
+        .block_on(chain(&anvil.url(), 137).holdings(FUNDER, &[U256::from(TOKEN)]))
         .unwrap();
     let v = h.to_json();
     assert_eq!(v["chain_id"], 137);
@@ -62,7 +63,7 @@ fn balances_allowances_and_approvals_are_read_exactly() {
 
     // The same through the command line.
     let out = std::process::Command::new(polybox_tests::polybox_bin())
-        .args(["wallet", "--rpc-url", anvil.url(), "--json", "--address"])
+        .args(["wallet", "--rpc-url", &anvil.url(), "--json", "--address"])
         .arg(FUNDER.to_string())
         .args(["--tokens", &TOKEN.to_string()])
         .env_remove("POLYMARKET_FUNDER")
@@ -84,11 +85,15 @@ fn a_transfer_shows_after_the_cache_expires_and_at_once_after_an_invalidation() 
     let rt = runtime();
     // As configured: `[wallet] rpc_url`, `cache_s`.
     let settings = WalletConfig {
-        rpc_url: anvil.url().to_owned(),
+        rpc_url: anvil.url(),
         cache_s: 2,
         ..WalletConfig::default()
     };
-    let cache = settings.balance_cache(FUNDER, fast()).unwrap();
+    let cache = BalanceCache::new(
+        settings.chain(fast()).unwrap(),
+        FUNDER,
+        Duration::from_secs(settings.cache_s),
+    );
     assert_eq!(
         rt.block_on(cache.held()).unwrap(),
         U256::from(100_000_000u64)
@@ -130,7 +135,7 @@ fn a_stopped_node_or_the_wrong_chain_refuses_buys_with_the_reason() {
     anvil.mint(PUSD, FUNDER, 100_000_000);
     let rt = runtime();
     // Wrong chain: the node serves 137, the host expects 80002.
-    let wrong = BalanceCache::new(chain(anvil.url(), 80_002), FUNDER, Duration::from_secs(30));
+    let wrong = BalanceCache::new(chain(&anvil.url(), 80_002), FUNDER, Duration::from_secs(30));
     let e = rt
         .block_on(wrong.has_sufficient_balance(U256::from(1u64), U256::ZERO))
         .unwrap_err();
@@ -139,11 +144,93 @@ fn a_stopped_node_or_the_wrong_chain_refuses_buys_with_the_reason() {
         "{e}"
     );
     // Stopped node: fail closed.
-    let cache = BalanceCache::new(chain(anvil.url(), 137), FUNDER, Duration::from_secs(30));
+    let cache = BalanceCache::new(chain(&anvil.url(), 137), FUNDER, Duration::from_secs(30));
     anvil.stop();
     let e = rt
         .block_on(cache.has_sufficient_balance(U256::from(1u64), U256::ZERO))
         .unwrap_err();
     assert_eq!(e.code(), "balance_unavailable", "{e}");
     assert!(e.to_string().contains("eth_chainId"), "{e}");
+}
+
+/// A live run of the quoter against the fakes for `secs`, with `sets`: its summary and
+/// its warnings.
+async fn live_on(
+    dir: &std::path::Path,
+    sets: &[String],
+) -> (
+    serde_json::Value,
+    String,
+    polybox_tests::fake_clob::Counters,
+) {
+    let clob = polybox_tests::fake_clob::FakeClob::start(0).await.unwrap();
+    let market = polybox_tests::fake_market::FakeMarket::start(
+        &[
+            polybox_tests::fake_clob::TOKENS[0],
+            polybox_tests::fake_clob::TOKENS[1],
+        ],
+        53,
+    )
+    .await;
+    let out = super::exchange::live_command_with(&clob, &market.url(), dir, "3", sets)
+        .env("POLYBOX_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let summary = serde_json::from_slice(&out.stdout).unwrap();
+    (summary, stderr, clob.counters())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_buys_are_checked_against_the_chain_and_fail_closed() {
+    // 1.5 pUSD on chain (capital 10: above the 1 pUSD floor) against 2.4 pUSD bids: every
+    // BUY is refused for its balance, none reaches the exchange, and the start-of-run report
+    // says what is missing.
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Anvil::start();
+    let me = alloy::signers::local::PrivateKeySigner::from_str(super::exchange::KEY)
+        .unwrap()
+        .address();
+    chain.mint(PUSD, me, 1_500_000);
+    let node = format!("wallet.rpc_url=\"{}\"", chain.url());
+    let sets = [
+        node.clone(),
+        "risk.capital_usdc=10".to_owned(),
+        "risk.max_order_usdc=5".to_owned(),
+    ];
+    let (summary, stderr, seen) = live_on(dir.path(), &sets).await;
+    assert!(
+        summary["rejected"]["insufficient_balance"].as_u64() > Some(0),
+        "{summary}"
+    );
+    assert_eq!(seen.orders_accepted, 0);
+    assert!(
+        stderr.contains("pUSD allowance to the exchange is 0"),
+        "{stderr}"
+    );
+
+    // No node at all: refused as unavailable, and the operator is told why.
+    let dir = tempfile::tempdir().unwrap();
+    let (summary, stderr, seen) = live_on(dir.path(), &[]).await;
+    assert!(
+        summary["rejected"]["balance_unavailable"].as_u64() > Some(0),
+        "{summary}"
+    );
+    assert_eq!(seen.orders_accepted, 0);
+    assert!(stderr.contains("no Polygon node"), "{stderr}");
+
+    // A node serving another chain: the run does not start.
+    let dir = tempfile::tempdir().unwrap();
+    let clob = polybox_tests::fake_clob::FakeClob::start(0).await.unwrap();
+    let sets = [node, "wallet.chain_id=80002".to_owned()];
+    let out =
+        super::exchange::live_command_with(&clob, "ws://127.0.0.1:9/ws", dir.path(), "3", &sets)
+            .output()
+            .await
+            .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("serves chain 137, not 80002"), "{stderr}");
 }

@@ -28,11 +28,11 @@ pub const MINTER: Address = address!("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266
 /// Anvil's second account (unlocked): the funder in tests.
 pub const FUNDER: Address = address!("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
 
-/// A running anvil, stopped when dropped.
+/// A running anvil, stopped when dropped. Its JSON-RPC calls are plain blocking HTTP on
+/// a loopback socket, so it can be driven from async tests and sync ones alike.
 pub struct Anvil {
     child: Option<Child>,
-    url: String,
-    http: reqwest::blocking::Client,
+    port: u16,
 }
 
 fn binary() -> PathBuf {
@@ -76,8 +76,7 @@ impl Anvil {
             });
         let anvil = Anvil {
             child: Some(child),
-            url: format!("http://127.0.0.1:{port}"),
-            http: reqwest::blocking::Client::new(),
+            port,
         };
         for _ in 0..100 {
             if anvil.try_rpc("eth_chainId", json!([])).is_ok() {
@@ -86,23 +85,38 @@ impl Anvil {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("anvil did not answer on {}", anvil.url);
+        panic!("anvil did not answer on {}", anvil.url());
     }
 
     /// Its JSON-RPC URL.
-    pub fn url(&self) -> &str {
-        &self.url
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
     }
 
     fn try_rpc(&self, method: &str, params: Value) -> Result<Value, String> {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let v: Value = self
-            .http
-            .post(&self.url)
-            .json(&body)
-            .send()
-            .and_then(|r| r.json())
+        use std::io::{Read, Write};
+        let body =
+            json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+        let mut socket =
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).map_err(|e| e.to_string())?;
+        socket
+            .set_read_timeout(Some(Duration::from_secs(10)))
             .map_err(|e| e.to_string())?;
+        write!(
+            socket,
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .map_err(|e| e.to_string())?;
+        let mut answer = String::new();
+        socket
+            .read_to_string(&mut answer)
+            .map_err(|e| e.to_string())?;
+        let json = answer
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b)
+            .ok_or_else(|| format!("not an HTTP answer: {answer}"))?;
+        let v: Value = serde_json::from_str(json).map_err(|e| format!("{e}: {json}"))?;
         match v.get("error") {
             Some(e) => Err(e.to_string()),
             None => Ok(v["result"].clone()),

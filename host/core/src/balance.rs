@@ -1,5 +1,5 @@
 //! Where the money for a BUY comes from: a balance source. Paper mode uses the
-//! [`PaperWallet`]; live mode will use the on-chain checker behind the same trait.
+//! [`PaperWallet`]; live mode the [`ChainWallet`], refreshed by the host from the chain.
 
 use crate::money::Usdc;
 use crate::order::{Fill, Side};
@@ -36,6 +36,37 @@ impl BalanceSource for PaperWallet {
         match fill.side {
             Side::Buy => self.cash -= notional + fill.fee,
             Side::Sell => self.cash += notional - fill.fee,
+        }
+    }
+}
+
+/// The wallet on chain as the host last read it: the collateral read (or why there is
+/// none), less what our BUY fills have spent since. A SELL's proceeds count only once the
+/// chain shows them, so the balance never runs ahead of the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainWallet {
+    read: Result<Usdc, String>,
+    spent: Usdc,
+}
+
+impl ChainWallet {
+    /// A fresh read of the chain.
+    pub fn read(read: Result<Usdc, String>) -> Self {
+        ChainWallet {
+            read,
+            spent: Usdc::ZERO,
+        }
+    }
+}
+
+impl BalanceSource for ChainWallet {
+    fn balance(&self) -> Result<Usdc, String> {
+        self.read.clone().map(|v| v - self.spent)
+    }
+
+    fn on_fill(&mut self, fill: &Fill) {
+        if fill.side == Side::Buy {
+            self.spent += Usdc::notional(fill.price, fill.size) + fill.fee;
         }
     }
 }

@@ -169,6 +169,8 @@ pub struct Desk {
     counters: BTreeMap<StrategyId, Counters>,
     outbox: Vec<OrderUpdate>,
     wallet: Box<dyn BalanceSource>,
+    /// Fills (and voided fills) applied since start: they change the real balance.
+    fills_applied: u64,
     /// Realised P&L of SELL orders still open, for the close they make when they end.
     closing: BTreeMap<OrderId, Usdc>,
     /// Notional filled so far by orders still open.
@@ -193,6 +195,7 @@ impl Desk {
         let wallet = Box::new(PaperWallet::new(gate.limits().capital_usdc));
         Desk {
             wallet,
+            fills_applied: 0,
             closing: BTreeMap::new(),
             filled_notional: BTreeMap::new(),
             expected: BTreeMap::new(),
@@ -278,6 +281,7 @@ impl Desk {
                 self.slippage(u.id, f);
                 let realized = self.portfolio.apply_fill(f);
                 self.wallet.on_fill(f);
+                self.fills_applied += 1;
                 self.gate.ledger_mut().on_realized(u.strategy, realized);
                 let filled = self.filled_notional.entry(u.id).or_default();
                 *filled += Usdc::notional(f.price, f.size);
@@ -298,6 +302,20 @@ impl Desk {
             self.outbox.push(u);
         }
         self.update_bankroll();
+    }
+
+    /// The collateral the gate checks BUYs against is the chain's from now on, as read at
+    /// the last refresh (`Err`: why it cannot be read; BUYs are then refused as
+    /// `balance_unavailable`). Called at every refresh; our fills since are accounted.
+    pub fn use_chain_balance(&mut self, read: Result<Usdc, String>) {
+        self.wallet = Box::new(crate::balance::ChainWallet::read(read));
+        self.update_bankroll();
+    }
+
+    /// Fills (and voided fills) applied since start: when it moves, the chain balance has
+    /// changed and is read again.
+    pub fn fills_applied(&self) -> u64 {
+        self.fills_applied
     }
 
     /// Collateral held (before open orders), or why it is unknown.
@@ -326,6 +344,10 @@ impl Desk {
     }
 
     fn update_bankroll(&mut self) {
+        // An unknown balance is not a zero one: the floor is judged on known figures only.
+        if self.wallet.balance().is_err() {
+            return;
+        }
         let (bankroll, floor, now) = (self.bankroll(), self.gate.limits().min_bankroll(), self.now);
         self.gate.ledger_mut().on_bankroll(bankroll, floor, now);
     }
@@ -960,6 +982,7 @@ impl Desk {
                     };
                     let realized = self.portfolio.apply_fill(&reverse);
                     self.wallet.on_fill(&reverse);
+                    self.fills_applied += 1;
                     self.gate
                         .ledger_mut()
                         .on_realized(reverse.strategy, realized);
@@ -1116,6 +1139,39 @@ mod tests {
         assert_eq!(c.rejected["per_trade_limit"], 1);
         assert_eq!(c.rejected["insufficient_balance"], 1);
         assert!(d.take_updates().is_empty());
+    }
+
+    #[test]
+    fn on_the_chain_s_balance_buys_fail_closed_and_sells_of_held_shares_go() {
+        let mut d = desk();
+        // Capital 40: the bankroll floor is 4.
+        let limits = Limits {
+            capital_usdc: Usdc::parse("40").unwrap(),
+            ..Limits::default()
+        };
+        *d.gate_mut() = Gate::new(limits, KillSwitch::new("/nonexistent/polybox/kill"));
+        d.submit(intent(Side::Buy, "0.41", "10")).unwrap();
+        // The chain shows 5 pUSD: a 4.5 BUY would fit, but not next to the 4.1 resting.
+        d.use_chain_balance(Ok(Usdc::parse("5").unwrap()));
+        let r = d.submit(intent(Side::Buy, "0.45", "10")).unwrap_err();
+        assert_eq!(r.reason, RejectReason::InsufficientBalance);
+        assert!(r.message.contains("required"), "{r:?}");
+        // The chain cannot be read: BUYs refused with the reason; the bankroll floor is
+        // not judged on an unknown balance.
+        d.use_chain_balance(Err("the node at http://x refused".to_owned()));
+        let r = d.submit(intent(Side::Buy, "0.30", "5")).unwrap_err();
+        assert_eq!(r.reason, RejectReason::BalanceUnavailable);
+        assert!(r.message.contains("the node at http://x refused"), "{r:?}");
+        assert!(d.gate().ledger().halt().is_none(), "no halt on a blip");
+        // A SELL of shares held does not need collateral.
+        d.use_chain_balance(Ok(Usdc::parse("100").unwrap()));
+        let b = d.submit(intent(Side::Buy, "0.45", "10")).unwrap();
+        assert!(
+            d.open_orders(StrategyId(0)).all(|o| o.id != b),
+            "filled at once"
+        );
+        d.use_chain_balance(Err("down".to_owned()));
+        assert!(d.submit(intent(Side::Sell, "0.40", "10")).is_ok());
     }
 
     #[test]

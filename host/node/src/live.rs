@@ -26,6 +26,8 @@ use crate::market::recording::{Record, Recording};
 use crate::market::rest::RestBooks;
 use crate::replay::{self, ReplayError, ReplayOptions, ReplayReport};
 use crate::sandbox::Deadline;
+use crate::wallet::cache::BalanceCache;
+use crate::wallet::watch::BalanceWatch;
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -87,6 +89,31 @@ enum Input {
     Exec(Inbound),
     Poll,
     Heartbeat,
+    Balance(Result<polybox_core::money::Usdc, String>),
+}
+
+/// The chain balance for the gate while trading live: the wallet reported (a node serving
+/// another chain stops the run here), then read every `wallet.cache_s` and after our fills.
+/// With no node configured, BUYs are refused (`balance_unavailable`) and the operator told.
+fn watch_wallet(
+    runtime: &tokio::runtime::Runtime,
+    config: &HostConfig,
+    markets: &[String],
+) -> Result<BalanceWatch, ReplayError> {
+    let every = Duration::from_secs(config.wallet.cache_s.max(1));
+    let who = crate::wallet::funder_from_env().map_err(ReplayError::Usage)?;
+    let cache = match config.wallet.chain(RetryPolicy::default()) {
+        Ok(chain) => {
+            crate::wallet::watch::report(runtime, &chain, who, markets)
+                .map_err(|e| ReplayError::Usage(format!("cannot trade live: {e}")))?;
+            Ok(BalanceCache::new(chain, who, every))
+        }
+        Err(why) => {
+            tracing::warn!("{why}: every BUY is refused (balance_unavailable) until one is set");
+            Err(why)
+        }
+    };
+    Ok(BalanceWatch::start(runtime, cache, every))
 }
 
 /// How long to wait for the first snapshots before loading strategies.
@@ -198,6 +225,11 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     } else {
         None
     };
+    let mut balances = if opts.live {
+        Some(watch_wallet(&runtime, config, &opts.markets)?)
+    } else {
+        None
+    };
     let mut recorder = opts.record.as_deref().map(Recorder::create).transpose()?;
     let mut parser = FrameParser::default();
     // Market metadata from REST when reachable, then the initial dump: a snapshot of
@@ -262,22 +294,30 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     let deadline = Deadline::WallClock(config.sandbox.deadline_ms);
     let mut kernel =
         replay::kernel_for(config, &recording, &opts.strategies, &ropts, deadline, None)?;
-    let (mut session, mut inbound) = match live.take() {
-        Some((session, inbound, orders)) => {
-            session.arm_heartbeat(&runtime);
-            session.start_user_feed(
-                &runtime,
-                if config.exchange.user_ws_url.is_empty() {
-                    &config.exchange.ws_url
-                } else {
-                    &config.exchange.user_ws_url
-                },
-            );
-            kernel.use_live_venue(orders);
-            (Some(session), Some(inbound))
-        }
-        None => (None, None),
-    };
+    let (mut session, mut inbound) =
+        match live.take() {
+            Some((session, inbound, orders)) => {
+                session.arm_heartbeat(&runtime);
+                session.start_user_feed(
+                    &runtime,
+                    if config.exchange.user_ws_url.is_empty() {
+                        &config.exchange.ws_url
+                    } else {
+                        &config.exchange.user_ws_url
+                    },
+                );
+                kernel.use_live_venue(orders);
+                // BUYs are checked against the chain from the first event on.
+                if let Some(b) = balances.as_mut() {
+                    let first = runtime.block_on(b.next());
+                    kernel.use_chain_balance(first.unwrap_or_else(|| {
+                        Err("the wallet's balance could not be read".to_owned())
+                    }));
+                }
+                (Some(session), Some(inbound))
+            }
+            None => (None, None),
+        };
     #[allow(clippy::disallowed_methods)] // elapsed time for the summary only
     let started = std::time::Instant::now();
     for r in &recording.records {
@@ -301,15 +341,35 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
                 Some(x) = async { inbound.as_mut()?.recv().await }, if live_on => Some(Input::Exec(x)),
                 _ = poll.tick(), if live_on => Some(Input::Poll),
                 _ = beat.tick(), if live_on => Some(Input::Heartbeat),
+                Some(b) = async { balances.as_mut()?.next().await } => Some(Input::Balance(b)),
             }
         });
         let event = match next {
             None => break,
             Some(Input::Feed(e)) => e,
             Some(Input::Exec(x)) => {
+                let fills = kernel.desk().fills_applied();
                 if let Some(s) = session.as_mut() {
                     s.on_inbound(&mut kernel, &runtime, x);
                 }
+                if kernel.desk().fills_applied() != fills
+                    && let Some(b) = balances.as_ref()
+                {
+                    b.invalidate();
+                }
+                continue;
+            }
+            Some(Input::Balance(read)) => {
+                match (&read, kernel.desk().cash()) {
+                    (Err(why), Ok(_)) => tracing::warn!(
+                        "the wallet's balance cannot be read ({why}): BUYs are refused until it can"
+                    ),
+                    (Ok(v), Err(_)) => {
+                        tracing::info!(pusd = %v, "the wallet's balance is read: BUYs are checked against it")
+                    }
+                    _ => {}
+                }
+                kernel.use_chain_balance(read);
                 continue;
             }
             Some(Input::Poll) => {

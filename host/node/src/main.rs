@@ -305,21 +305,15 @@ fn wallet(config: &polybox::config::HostConfig, a: &cli::WalletArgs) -> Result<(
     if let Some(u) = &a.rpc_url {
         settings.rpc_url = u.clone();
     }
-    let who: alloy::primitives::Address = match (&a.address, std::env::var("POLYMARKET_FUNDER")) {
-        (Some(text), _) => text
+    let who: alloy::primitives::Address = match &a.address {
+        Some(text) => text
             .parse()
             .map_err(|_| Failure::input(format!("--address {text} is not an address")))?,
-        (None, Ok(text)) if !text.is_empty() => text
-            .parse()
-            .map_err(|_| Failure::input(format!("$POLYMARKET_FUNDER {text} is not an address")))?,
-        _ => polybox::execution::exchange::Secrets::from_env()
-            .and_then(|s| s.signer())
-            .map(|s| s.address())
-            .map_err(|e| {
-                Failure::input(format!(
-                    "no address: pass --address or set $POLYMARKET_FUNDER ({e})"
-                ))
-            })?,
+        None => polybox::wallet::funder_from_env().map_err(|e| {
+            Failure::input(format!(
+                "no address: pass --address or set $POLYMARKET_FUNDER ({e})"
+            ))
+        })?,
     };
     let tokens = a
         .tokens

@@ -264,6 +264,12 @@ impl Kernel {
         self.world_mut().desk.take_commands()
     }
 
+    /// The chain's collateral as just read (or why it could not be): BUYs are checked
+    /// against it from now on.
+    pub fn use_chain_balance(&mut self, read: Result<polybox_core::money::Usdc, String>) {
+        self.world_mut().desk.use_chain_balance(read);
+    }
+
     /// What the exchange did, received at `ts`: fills and order updates reach positions,
     /// risk and the owning strategies. Returns exchange ids the host does not know.
     pub fn on_exec(&mut self, ts: u64, event: polybox_core::orders::ExecEvent) -> Vec<String> {

@@ -6,6 +6,7 @@
 pub mod addresses;
 pub mod cache;
 pub mod rpc;
+pub mod watch;
 
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol;
@@ -109,19 +110,6 @@ impl WalletConfig {
         Ok(Chain::new(rpc, self.contracts()?, self.chain_id))
     }
 
-    /// `who`'s pUSD on the configured chain, trusted for `cache_s`.
-    pub fn balance_cache(
-        &self,
-        who: Address,
-        policy: crate::execution::retry::RetryPolicy,
-    ) -> Result<cache::BalanceCache, String> {
-        Ok(cache::BalanceCache::new(
-            self.chain(policy)?,
-            who,
-            std::time::Duration::from_secs(self.cache_s),
-        ))
-    }
-
     /// The contracts, with overrides.
     pub fn contracts(&self) -> Result<Contracts, String> {
         let pick = |key: &str, text: &str, default: Address| -> Result<Address, String> {
@@ -143,6 +131,19 @@ impl WalletConfig {
                 addresses::NEG_RISK_EXCHANGE_V2,
             )?,
         })
+    }
+}
+
+/// The funder whose wallet trades: `$POLYMARKET_FUNDER`, else the address of
+/// `$POLYMARKET_PRIVATE_KEY`.
+pub fn funder_from_env() -> Result<Address, String> {
+    match std::env::var("POLYMARKET_FUNDER") {
+        Ok(text) if !text.is_empty() => text
+            .parse()
+            .map_err(|_| format!("$POLYMARKET_FUNDER {text} is not an address")),
+        _ => crate::execution::exchange::Secrets::from_env()
+            .and_then(|s| s.signer())
+            .map(|s| s.address()),
     }
 }
 
