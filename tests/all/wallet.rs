@@ -234,3 +234,52 @@ async fn live_buys_are_checked_against_the_chain_and_fail_closed() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("serves chain 137, not 80002"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcome_tokens_the_tracker_does_not_know_pause_new_buys() {
+    let (clob, mut market, dir, chain) = super::exchange::fakes(59).await;
+    let me = alloy::signers::local::PrivateKeySigner::from_str(super::exchange::KEY)
+        .unwrap()
+        .address();
+    // 40 shares arrived in the wallet from elsewhere: the tracker holds none.
+    let token = polybox_tests::fake_clob::TOKENS[0];
+    chain.mint_shares(me, token.parse().unwrap(), 40_000_000);
+    let sets = ["wallet.cross_check_s=1".to_owned()];
+    let host = super::exchange::live_run_with(&clob, &market.url(), dir.path(), "6", &sets);
+    // Two cross-checks (a second apart) see the gap: BUYs pause. Then the market takes the
+    // bid, and the quoter's next bid is refused.
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        market.step(2);
+    }
+    let bids: Vec<serde_json::Value> = clob
+        .open_orders()
+        .into_iter()
+        .filter(|o| o["side"] == "BUY")
+        .collect();
+    assert!(
+        !bids.is_empty(),
+        "the quoter bid before the pause: {}",
+        clob.state()
+    );
+    for o in &bids {
+        super::exchange::sell_through(&clob, o);
+    }
+    for _ in 0..15 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        market.step(2);
+    }
+    let out = host.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the chain holds 40 shares of token")
+            && stderr.contains("new BUYs are paused"),
+        "{stderr}"
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        summary["rejected"]["balance_unavailable"].as_u64() > Some(0),
+        "{summary}"
+    );
+}

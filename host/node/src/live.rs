@@ -5,7 +5,7 @@
 //! The feed runs on a tokio runtime; the kernel stays on this thread and takes the feed's
 //! events in order from one channel. Kernel time is the receive time of each frame.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +27,7 @@ use crate::market::rest::RestBooks;
 use crate::replay::{self, ReplayError, ReplayOptions, ReplayReport};
 use crate::sandbox::Deadline;
 use crate::wallet::cache::BalanceCache;
-use crate::wallet::watch::BalanceWatch;
+use crate::wallet::watch::{BalanceWatch, Cadence, ChainView, Reading};
 
 /// What to run.
 #[derive(Debug, Clone, Default)]
@@ -89,7 +89,7 @@ enum Input {
     Exec(Inbound),
     Poll,
     Heartbeat,
-    Balance(Result<polybox_core::money::Usdc, String>),
+    Chain(Reading),
 }
 
 /// The chain balance for the gate while trading live: the wallet reported (a node serving
@@ -100,20 +100,23 @@ fn watch_wallet(
     config: &HostConfig,
     markets: &[String],
 ) -> Result<BalanceWatch, ReplayError> {
-    let every = Duration::from_secs(config.wallet.cache_s.max(1));
+    let cadence = Cadence {
+        collateral: Duration::from_secs(config.wallet.cache_s.max(1)),
+        cross_check: Duration::from_secs(config.wallet.cross_check_s.max(1)),
+    };
     let who = crate::wallet::funder_from_env().map_err(ReplayError::Usage)?;
     let cache = match config.wallet.chain(RetryPolicy::default()) {
         Ok(chain) => {
             crate::wallet::watch::report(runtime, &chain, who, markets)
                 .map_err(|e| ReplayError::Usage(format!("cannot trade live: {e}")))?;
-            Ok(BalanceCache::new(chain, who, every))
+            Ok(BalanceCache::new(chain, who, cadence.collateral))
         }
         Err(why) => {
             tracing::warn!("{why}: every BUY is refused (balance_unavailable) until one is set");
             Err(why)
         }
     };
-    Ok(BalanceWatch::start(runtime, cache, every))
+    Ok(BalanceWatch::start(runtime, cache, markets, cadence))
 }
 
 /// How long to wait for the first snapshots before loading strategies.
@@ -230,6 +233,12 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     } else {
         None
     };
+    let mut chain_view = if opts.live {
+        let (dust, pause) = config.wallet.thresholds().map_err(ReplayError::Usage)?;
+        Some(ChainView::new(dust, pause))
+    } else {
+        None
+    };
     let mut recorder = opts.record.as_deref().map(Recorder::create).transpose()?;
     let mut parser = FrameParser::default();
     // Market metadata from REST when reachable, then the initial dump: a snapshot of
@@ -294,30 +303,31 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     let deadline = Deadline::WallClock(config.sandbox.deadline_ms);
     let mut kernel =
         replay::kernel_for(config, &recording, &opts.strategies, &ropts, deadline, None)?;
-    let (mut session, mut inbound) =
-        match live.take() {
-            Some((session, inbound, orders)) => {
-                session.arm_heartbeat(&runtime);
-                session.start_user_feed(
-                    &runtime,
-                    if config.exchange.user_ws_url.is_empty() {
-                        &config.exchange.ws_url
-                    } else {
-                        &config.exchange.user_ws_url
-                    },
-                );
-                kernel.use_live_venue(orders);
-                // BUYs are checked against the chain from the first event on.
-                if let Some(b) = balances.as_mut() {
-                    let first = runtime.block_on(b.next());
-                    kernel.use_chain_balance(first.unwrap_or_else(|| {
-                        Err("the wallet's balance could not be read".to_owned())
-                    }));
-                }
-                (Some(session), Some(inbound))
-            }
-            None => (None, None),
-        };
+    let (mut session, mut inbound) = match live.take() {
+        Some((session, inbound, orders)) => {
+            session.arm_heartbeat(&runtime);
+            session.start_user_feed(
+                &runtime,
+                if config.exchange.user_ws_url.is_empty() {
+                    &config.exchange.ws_url
+                } else {
+                    &config.exchange.user_ws_url
+                },
+            );
+            kernel.use_live_venue(orders);
+            // BUYs are checked against the chain from the first event on.
+            let first = balances
+                .as_mut()
+                .and_then(|b| runtime.block_on(b.next()))
+                .zip(chain_view.as_mut())
+                .and_then(|(reading, view)| view.on_reading(reading, &BTreeMap::new()));
+            kernel.use_chain_balance(
+                first.unwrap_or_else(|| Err("the wallet's balance could not be read".to_owned())),
+            );
+            (Some(session), Some(inbound))
+        }
+        None => (None, None),
+    };
     #[allow(clippy::disallowed_methods)] // elapsed time for the summary only
     let started = std::time::Instant::now();
     for r in &recording.records {
@@ -341,7 +351,7 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
                 Some(x) = async { inbound.as_mut()?.recv().await }, if live_on => Some(Input::Exec(x)),
                 _ = poll.tick(), if live_on => Some(Input::Poll),
                 _ = beat.tick(), if live_on => Some(Input::Heartbeat),
-                Some(b) = async { balances.as_mut()?.next().await } => Some(Input::Balance(b)),
+                Some(b) = async { balances.as_mut()?.next().await } => Some(Input::Chain(b)),
             }
         });
         let event = match next {
@@ -359,17 +369,25 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
                 }
                 continue;
             }
-            Some(Input::Balance(read)) => {
-                match (&read, kernel.desk().cash()) {
-                    (Err(why), Ok(_)) => tracing::warn!(
-                        "the wallet's balance cannot be read ({why}): BUYs are refused until it can"
-                    ),
-                    (Ok(v), Err(_)) => {
-                        tracing::info!(pusd = %v, "the wallet's balance is read: BUYs are checked against it")
-                    }
-                    _ => {}
+            Some(Input::Chain(reading)) => {
+                let mut tracked: BTreeMap<String, polybox_core::money::Size> = BTreeMap::new();
+                for (_, token, p) in kernel.desk().all_positions() {
+                    let t = tracked.entry(token.to_string()).or_default();
+                    *t = t.saturating_add(p.size);
                 }
-                kernel.use_chain_balance(read);
+                if let Some(read) = chain_view
+                    .as_mut()
+                    .and_then(|v| v.on_reading(reading, &tracked))
+                {
+                    match (&read, kernel.desk().cash()) {
+                        (Err(why), Ok(_)) => tracing::warn!("BUYs are refused: {why}"),
+                        (Ok(v), Err(_)) => {
+                            tracing::info!(pusd = %v, "the wallet's balance is read: BUYs are checked against it")
+                        }
+                        _ => {}
+                    }
+                    kernel.use_chain_balance(read);
+                }
                 continue;
             }
             Some(Input::Poll) => {

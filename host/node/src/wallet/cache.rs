@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
+use polybox_core::money::Size;
 use tokio::time::Instant;
 
 use super::{Chain, units};
@@ -78,6 +79,19 @@ impl BalanceCache {
         let v = self.chain.collateral(self.who).await?;
         *self.last() = Some((Instant::now(), v));
         Ok(v)
+    }
+
+    /// The funder's balance of each outcome token in `ids` (token text, id).
+    pub async fn shares(&self, ids: &[(String, U256)]) -> Result<Vec<(String, Size)>, String> {
+        let mut out = Vec::with_capacity(ids.len());
+        for (token, id) in ids {
+            let v = self.chain.shares(self.who, *id).await?;
+            out.push((
+                token.clone(),
+                Size::from_micros(u64::try_from(v).unwrap_or(u64::MAX)),
+            ));
+        }
+        Ok(out)
     }
 
     /// Whether a BUY needing `required` micro-pUSD can be paid for while open orders

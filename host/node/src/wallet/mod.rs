@@ -11,6 +11,7 @@ pub mod watch;
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol;
 use alloy::sol_types::SolCall;
+use polybox_core::money::Size;
 use serde::{Deserialize, Serialize};
 
 use self::rpc::{Rpc, word};
@@ -50,6 +51,12 @@ pub struct WalletConfig {
     pub neg_risk_exchange: String,
     /// Seconds a balance read is trusted.
     pub cache_s: u64,
+    /// Seconds between checks of the outcome tokens on chain against the positions.
+    pub cross_check_s: u64,
+    /// Shares by which chain and tracker may differ unremarked.
+    pub dust_shares: String,
+    /// Shares of difference, seen twice in a row, that pause new BUYs.
+    pub pause_shares: String,
 }
 
 impl Default for WalletConfig {
@@ -63,6 +70,9 @@ impl Default for WalletConfig {
             exchange: String::new(),
             neg_risk_exchange: String::new(),
             cache_s: 30,
+            cross_check_s: 300,
+            dust_shares: "0.01".to_owned(),
+            pause_shares: "1".to_owned(),
         }
     }
 }
@@ -108,6 +118,17 @@ impl WalletConfig {
     pub fn chain(&self, policy: crate::execution::retry::RetryPolicy) -> Result<Chain, String> {
         let rpc = Rpc::new(&self.rpc_url()?, policy)?;
         Ok(Chain::new(rpc, self.contracts()?, self.chain_id))
+    }
+
+    /// The dust and pause thresholds of the cross-check, in shares.
+    pub fn thresholds(&self) -> Result<(Size, Size), String> {
+        let parse = |key: &str, text: &str| {
+            Size::parse(text).map_err(|e| format!("wallet.{key} = {text:?}: {e}"))
+        };
+        Ok((
+            parse("dust_shares", &self.dust_shares)?,
+            parse("pause_shares", &self.pause_shares)?,
+        ))
     }
 
     /// The contracts, with overrides.
@@ -286,6 +307,16 @@ impl Chain {
         self.read(
             self.contracts.pusd,
             IErc20::balanceOfCall { owner: who }.abi_encode(),
+        )
+        .await
+    }
+
+    /// `who`'s shares of outcome token `id` (micro-shares).
+    pub async fn shares(&self, who: Address, id: U256) -> Result<U256, String> {
+        self.check_chain().await?;
+        self.read(
+            self.contracts.ctf,
+            IErc1155::balanceOfCall { account: who, id }.abi_encode(),
         )
         .await
     }
