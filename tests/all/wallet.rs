@@ -8,7 +8,7 @@ use std::time::Duration;
 use alloy::primitives::U256;
 use polybox::execution::retry::RetryPolicy;
 use polybox::wallet::addresses::{EXCHANGE_V2, PUSD, USDC_E};
-use polybox::wallet::cache::{BalanceCache, BalanceRefusal};
+use polybox::wallet::cache::BalanceCache;
 use polybox::wallet::rpc::Rpc;
 use polybox::wallet::{Chain, WalletConfig};
 use polybox_tests::anvil::{Anvil, FUNDER, MINTER};
@@ -116,41 +116,22 @@ fn a_transfer_shows_after_the_cache_expires_and_at_once_after_an_invalidation() 
         U256::from(50_000_000u64),
         "re-read once expired"
     );
-    // A BUY is checked against what is held minus what open orders reserve.
-    let need = |micros: u64, reserved: u64| {
-        rt.block_on(cache.has_sufficient_balance(U256::from(micros), U256::from(reserved)))
-    };
-    assert_eq!(need(30_000_000, 20_000_000), Ok(()));
-    let refused = need(30_000_001, 20_000_000).unwrap_err();
-    assert_eq!(refused.code(), "insufficient_balance");
-    assert_eq!(
-        refused.to_string(),
-        "insufficient_balance: the order needs 30.000001 pUSD, 30.000000 is available"
-    );
 }
 
 #[test]
-fn a_stopped_node_or_the_wrong_chain_refuses_buys_with_the_reason() {
+fn a_stopped_node_or_the_wrong_chain_is_an_error_that_says_so() {
     let mut anvil = Anvil::start();
     anvil.mint(PUSD, FUNDER, 100_000_000);
     let rt = runtime();
     // Wrong chain: the node serves 137, the host expects 80002.
     let wrong = BalanceCache::new(chain(&anvil.url(), 80_002), FUNDER, Duration::from_secs(30));
-    let e = rt
-        .block_on(wrong.has_sufficient_balance(U256::from(1u64), U256::ZERO))
-        .unwrap_err();
-    assert!(
-        matches!(&e, BalanceRefusal::Unavailable(why) if why.contains("serves chain 137, not 80002")),
-        "{e}"
-    );
-    // Stopped node: fail closed.
+    let e = rt.block_on(wrong.held()).unwrap_err();
+    assert!(e.contains("serves chain 137, not 80002"), "{e}");
+    // Stopped node: the read fails (the gate then refuses BUYs: see the live test below).
     let cache = BalanceCache::new(chain(&anvil.url(), 137), FUNDER, Duration::from_secs(30));
     anvil.stop();
-    let e = rt
-        .block_on(cache.has_sufficient_balance(U256::from(1u64), U256::ZERO))
-        .unwrap_err();
-    assert_eq!(e.code(), "balance_unavailable", "{e}");
-    assert!(e.to_string().contains("eth_chainId"), "{e}");
+    let e = rt.block_on(cache.held()).unwrap_err();
+    assert!(e.contains("eth_chainId") && e.contains("attempts"), "{e}");
 }
 
 /// A live run of the quoter against the fakes for `secs`, with `sets`: its summary and
@@ -210,6 +191,19 @@ async fn live_buys_are_checked_against_the_chain_and_fail_closed() {
         stderr.contains("pUSD allowance to the exchange is 0"),
         "{stderr}"
     );
+
+    // The node is down: the run starts, says so, and refuses BUYs as unavailable.
+    let dir = tempfile::tempdir().unwrap();
+    let mut down = Anvil::start();
+    let sets = [format!("wallet.rpc_url=\"{}\"", down.url())];
+    down.stop();
+    let (summary, stderr, seen) = live_on(dir.path(), &sets).await;
+    assert!(
+        summary["rejected"]["balance_unavailable"].as_u64() > Some(0),
+        "{summary}"
+    );
+    assert_eq!(seen.orders_accepted, 0);
+    assert!(stderr.contains("cannot read the wallet"), "{stderr}");
 
     // No node at all: refused as unavailable, and the operator is told why.
     let dir = tempfile::tempdir().unwrap();
@@ -282,4 +276,31 @@ async fn outcome_tokens_the_tracker_does_not_know_pause_new_buys() {
         summary["rejected"]["balance_unavailable"].as_u64() > Some(0),
         "{summary}"
     );
+}
+
+#[test]
+fn the_watch_reads_again_at_once_when_invalidated() {
+    use polybox::wallet::watch::{BalanceWatch, Cadence, Reading};
+    let anvil = Anvil::start();
+    anvil.mint(PUSD, FUNDER, 100_000_000);
+    let rt = runtime();
+    let cadence = Cadence {
+        collateral: Duration::from_secs(600),
+        cross_check: Duration::from_secs(600),
+    };
+    let cache = BalanceCache::new(chain(&anvil.url(), 137), FUNDER, cadence.collateral);
+    let mut watch = BalanceWatch::start(&rt, Ok(cache), &[], cadence);
+    let next = |w: &mut BalanceWatch| {
+        rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), w.next()).await })
+    };
+    let usdc = |micros| {
+        Some(Reading::Collateral(Ok(
+            polybox_core::money::Usdc::from_micros(micros),
+        )))
+    };
+    assert_eq!(next(&mut watch).unwrap(), usdc(100_000_000));
+    anvil.transfer(PUSD, FUNDER, MINTER, 25_000_000);
+    // Ten minutes before the next timed read: only the invalidation brings it.
+    watch.invalidate();
+    assert_eq!(next(&mut watch).unwrap(), usdc(75_000_000));
 }

@@ -1,7 +1,7 @@
-//! The collateral a BUY may spend: read from the chain at most once per `ttl` (30 s by
-//! default), and at once after the host's own fills and placements invalidate it. Amounts
-//! reserved by open BUY orders are subtracted. When the chain cannot be read, BUYs are
-//! refused (fail closed) with the reason; SELLs of held positions do not come here.
+//! The funder's pUSD: read from the chain at most once per `ttl` (30 s by default), and
+//! at once after an invalidation (the host's own fills). The gate checks BUYs against it
+//! through the desk (open BUY orders reserved there), failing closed when it cannot be
+//! read; SELLs of held positions do not need it.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -10,33 +10,7 @@ use alloy::primitives::{Address, U256};
 use polybox_core::money::Size;
 use tokio::time::Instant;
 
-use super::{Chain, units};
-
-/// Why a BUY cannot be paid for.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BalanceRefusal {
-    /// The wallet holds less than the order needs.
-    #[error("insufficient_balance: the order needs {} pUSD, {} is available", units(*required), units(*available))]
-    Insufficient {
-        /// Micro-pUSD needed.
-        required: U256,
-        /// Micro-pUSD available (held minus reserved).
-        available: U256,
-    },
-    /// The balance could not be read: refused until it can.
-    #[error("balance_unavailable: {0}")]
-    Unavailable(String),
-}
-
-impl BalanceRefusal {
-    /// The reason code the gate reports.
-    pub fn code(&self) -> &'static str {
-        match self {
-            BalanceRefusal::Insufficient { .. } => "insufficient_balance",
-            BalanceRefusal::Unavailable(_) => "balance_unavailable",
-        }
-    }
-}
+use super::Chain;
 
 /// The funder's pUSD, cached.
 #[derive(Debug)]
@@ -64,7 +38,7 @@ impl BalanceCache {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Forget the cached balance: the host's own fill or placement changed it.
+    /// Forget the cached balance: the host's own fill changed it.
     pub fn invalidate(&self) {
         *self.last() = None;
     }
@@ -92,23 +66,5 @@ impl BalanceCache {
             ));
         }
         Ok(out)
-    }
-
-    /// Whether a BUY needing `required` micro-pUSD can be paid for while open orders
-    /// reserve `reserved`. Fails closed: an unreadable balance refuses.
-    pub async fn has_sufficient_balance(
-        &self,
-        required: U256,
-        reserved: U256,
-    ) -> Result<(), BalanceRefusal> {
-        let held = self.held().await.map_err(BalanceRefusal::Unavailable)?;
-        let available = held.saturating_sub(reserved);
-        if required > available {
-            return Err(BalanceRefusal::Insufficient {
-                required,
-                available,
-            });
-        }
-        Ok(())
     }
 }
