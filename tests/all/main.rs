@@ -11,5 +11,6 @@ mod fixtures;
 mod replay;
 mod risk;
 mod sandbox;
+mod swap;
 mod user_channel;
 mod wallet;

@@ -164,6 +164,10 @@ pub struct ReplayArgs {
     /// State directory: continue from its risk ledger and keep it current.
     #[arg(long, value_name = "DIR")]
     pub state: Option<PathBuf>,
+    /// Hot-swap the strategy of the same name for FILE.wasm before the market message of
+    /// this index (repeatable).
+    #[arg(long = "swap-at", value_name = "EVENT_INDEX:FILE.wasm")]
+    pub swaps: Vec<polybox::replay::SwapAt>,
 }
 
 /// `polybox run`.

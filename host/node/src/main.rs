@@ -119,6 +119,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 strategy_configs: a.strategy_configs.clone(),
                 speed: a.speed,
                 state: a.state.clone(),
+                swaps: a.swaps.clone(),
             };
             let report = replay::replay(&config, &opts)?;
             print_report(&report, a.json)

@@ -80,6 +80,35 @@ pub struct ReplayOptions {
     /// State directory: continue from its risk ledger and keep it up to date (`None`:
     /// the replay starts from a fresh ledger and persists nothing).
     pub state: Option<PathBuf>,
+    /// Hot swaps: before the market message of this index (0-based, across the
+    /// recording), swap the strategy of the same name for this component.
+    pub swaps: Vec<SwapAt>,
+}
+
+/// `--swap-at INDEX:FILE.wasm`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwapAt {
+    /// Market-message index.
+    pub at: u64,
+    /// The component.
+    pub path: PathBuf,
+}
+
+impl std::str::FromStr for SwapAt {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<SwapAt, String> {
+        let (at, path) = s
+            .split_once(':')
+            .ok_or_else(|| format!("--swap-at {s}: expected EVENT_INDEX:FILE.wasm"))?;
+        let at = at
+            .parse()
+            .map_err(|_| format!("--swap-at {s}: {at} is not an event index"))?;
+        Ok(SwapAt {
+            at,
+            path: PathBuf::from(path),
+        })
+    }
 }
 
 /// The outcome of a replay.
@@ -206,6 +235,40 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
         Deadline::FuelOnly,
         ledger,
     )?;
+    // Every component is compiled before the replay starts (as a live swap compiles off the
+    // kernel thread): the swap itself is only instantiate, snapshot and restore.
+    let mut swaps = opts
+        .swaps
+        .iter()
+        .map(|s| Ok((s.at, Arc::new(kernel.sandbox().load(&s.path)?))))
+        .collect::<Result<Vec<_>, ReplayError>>()?;
+    let messages: u64 = recording
+        .records
+        .iter()
+        .map(|r| r.messages.len() as u64)
+        .sum();
+    for ((at, loaded), asked) in swaps.iter().zip(&opts.swaps) {
+        if *at >= messages {
+            return Err(ReplayError::Usage(format!(
+                "--swap-at {at}:{}: the recording has {messages} market messages (0 to {})",
+                asked.path.display(),
+                messages.saturating_sub(1)
+            )));
+        }
+        if !opts
+            .strategies
+            .iter()
+            .any(|p| p.file_stem().is_some_and(|s| *s == *loaded.name()))
+        {
+            return Err(ReplayError::Usage(format!(
+                "--swap-at {at}:{}: no strategy `{}` is loaded to swap",
+                asked.path.display(),
+                loaded.name()
+            )));
+        }
+    }
+    swaps.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+    let mut index = 0u64;
     let mut saved = None;
     // Wall time only paces `--speed` and measures elapsed time; the kernel never sees it.
     #[allow(clippy::disallowed_methods)]
@@ -224,7 +287,14 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
             }
         }
         for msg in &record.messages {
+            while let Some((_, loaded)) = swaps.pop_if(|(at, _)| *at <= index) {
+                // A swap that fails leaves the running instance: the replay goes on.
+                if let Err(e) = kernel.swap(loaded) {
+                    tracing::error!("{e}");
+                }
+            }
             kernel.on_message(clock.now_ms(), msg);
+            index += 1;
         }
         if let Some(store) = &store {
             // Persist the ledger as soon as it changes, so a crash loses nothing of the day.

@@ -13,6 +13,12 @@
 //! traps) is quarantined: its instance is dropped, its orders cancelled, and it is
 //! restarted after a backoff (doubling, capped) from its last restore point, with the
 //! cancellations delivered to the new instance. The host and the other strategies carry on.
+//!
+//! A strategy is hot-swapped at an event boundary: the old instance's `snapshot` goes to
+//! the new instance's `restore`, and the strategy (its id, orders, positions, timers and
+//! subscriptions) carries on with the new code. Events arriving meanwhile wait in the
+//! host's queues, so none is missed or handled twice. If the new instance cannot start or
+//! refuses the state, the old one keeps running.
 
 mod summary;
 mod timers;
@@ -44,6 +50,24 @@ pub enum KernelError {
     /// `init`, instantiation or the first snapshot failed.
     #[error("strategy `{name}` failed to start: {fault}")]
     Start {
+        /// Strategy.
+        name: String,
+        /// What went wrong.
+        fault: Fault,
+    },
+    /// No loaded strategy has this name.
+    #[error(
+        "no strategy `{name}` is loaded (loaded: {loaded}): a swap replaces a strategy of the same name"
+    )]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The names loaded.
+        loaded: String,
+    },
+    /// The new instance could not take over: the old one runs on.
+    #[error("strategy `{name}` was not swapped ({fault}): the running instance carries on")]
+    Swap {
         /// Strategy.
         name: String,
         /// What went wrong.
@@ -88,6 +112,7 @@ struct Slot {
     events_missed: u64,
     faults: BTreeMap<&'static str, u64>,
     restarts: u32,
+    swaps: u32,
     pending: VecDeque<wit::Event>,
 }
 
@@ -227,9 +252,77 @@ impl Kernel {
             events_missed: 0,
             faults: BTreeMap::new(),
             restarts: 0,
+            swaps: 0,
             pending: VecDeque::new(),
         });
         Ok(id)
+    }
+
+    /// Replace the strategy named like `loaded` (the component is compiled already, off the
+    /// kernel thread) with a new instance of it, here, between two events: the old
+    /// instance's state (its current snapshot; the last good one if it is quarantined) goes
+    /// to the new instance's `restore`. It must ask for no token it is not granted. On any
+    /// failure the old instance keeps running and the error says why.
+    pub fn swap(&mut self, loaded: Arc<LoadedStrategy>) -> Result<(), KernelError> {
+        let Some(idx) = self.slots.iter().position(|s| *s.name == *loaded.name()) else {
+            return Err(KernelError::Unknown {
+                name: loaded.name().to_owned(),
+                loaded: self
+                    .slots
+                    .iter()
+                    .map(|s| s.name.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        let (id, name) = (self.slots[idx].id, Arc::clone(&self.slots[idx].name));
+        let refused = |fault| KernelError::Swap {
+            name: name.to_string(),
+            fault,
+        };
+        let state = match self.slots[idx].instance.as_mut() {
+            Some(old) => match old.snapshot(&mut self.world) {
+                Ok(state) => state,
+                Err(fault) => {
+                    // The old instance is broken: quarantined as after any fault.
+                    let e = refused(fault.clone());
+                    self.quarantine(idx, fault);
+                    return Err(e);
+                }
+            },
+            None => self.slots[idx].last_good.clone(),
+        };
+        let slot = &self.slots[idx];
+        let mut new =
+            Instance::new(&self.sandbox, &loaded, id, Arc::clone(&name)).map_err(refused)?;
+        let meta = new.describe(&mut self.world).map_err(refused)?;
+        let wanted = new
+            .init(&mut self.world, &slot.config, &slot.markets)
+            .map_err(refused)?;
+        if let Some(t) = wanted
+            .iter()
+            .find(|t| !slot.markets.iter().any(|m| &m.token == *t))
+        {
+            return Err(refused(Fault::Refused(format!(
+                "it asks for token {t}, which is not granted to it"
+            ))));
+        }
+        new.restore(&mut self.world, &state).map_err(refused)?;
+        let slot = &mut self.slots[idx];
+        tracing::info!(strategy = %name, from = %slot.version, to = %meta.version, "strategy swapped");
+        slot.instance = Some(new);
+        slot.loaded = loaded;
+        slot.version = meta.version;
+        slot.last_good = state;
+        slot.status = Status::Running;
+        slot.since_snapshot = 0;
+        slot.swaps += 1;
+        let pending: Vec<wit::Event> = slot.pending.drain(..).collect();
+        for e in &pending {
+            self.dispatch(idx, e);
+        }
+        self.settle();
+        Ok(())
     }
 
     /// Give a loaded strategy its budget.

@@ -47,6 +47,8 @@ pub struct StrategySummary {
     pub faults: BTreeMap<&'static str, u64>,
     /// Restarts after quarantine.
     pub restarts: u32,
+    /// Hot swaps.
+    pub swaps: u32,
 }
 
 /// Totals and per-strategy lines.
@@ -68,6 +70,11 @@ pub struct Summary {
     pub realized_pnl: Usdc,
     /// Unrealised P&L, USDC.
     pub unrealized_pnl: Usdc,
+    /// Hot swaps, all strategies.
+    pub swaps: u32,
+    /// Events strategies missed while down, all strategies (0 when no strategy faulted:
+    /// a swap misses none).
+    pub events_missed: u64,
     /// Per strategy, in load order.
     pub strategies: Vec<StrategySummary>,
     /// The risk ledger at the end.
@@ -123,6 +130,7 @@ impl Summary {
                     unrealized_pnl: pnl.unrealized,
                     faults: s.faults.clone(),
                     restarts: s.restarts,
+                    swaps: s.swaps,
                 }
             })
             .collect();
@@ -151,6 +159,8 @@ impl Summary {
             fees: strategies.iter().map(|s| s.fees).sum(),
             realized_pnl: strategies.iter().map(|s| s.realized_pnl).sum(),
             unrealized_pnl: strategies.iter().map(|s| s.unrealized_pnl).sum(),
+            swaps: strategies.iter().map(|s| s.swaps).sum(),
+            events_missed: strategies.iter().map(|s| s.events_missed).sum(),
             strategies,
         }
     }
