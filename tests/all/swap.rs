@@ -93,3 +93,64 @@ fn a_swap_names_a_loaded_strategy_and_an_event_of_the_recording() {
             .contains("EVENT_INDEX:FILE.wasm")
     );
 }
+
+/// Put `from` into `dir` as `name` the way a deploy should: written aside, then renamed.
+fn deploy(from: &std::path::Path, dir: &std::path::Path, name: &str) {
+    let aside = dir.join(format!(".{name}.part"));
+    std::fs::copy(from, &aside).unwrap();
+    std::fs::rename(&aside, dir.join(name)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_host_swaps_a_strategy_written_to_its_watched_folder() {
+    let mut market = polybox_tests::fake_market::FakeMarket::start(&["111", "222"], 61).await;
+    let dir = tempfile::tempdir().unwrap();
+    let quoter = component(QUOTER);
+    deploy(&quoter, dir.path(), "spread_quoter.wasm");
+    let child = tokio::process::Command::new(polybox_tests::polybox_bin())
+        .args(["run", "--markets", "111,222", "--duration", "6", "--json"])
+        .arg("--strategy")
+        .arg(dir.path().join("spread_quoter.wasm"))
+        .arg("--watch")
+        .arg(dir.path())
+        .args(["--set", &format!("exchange.ws_url=\"{}\"", market.url())])
+        .args([
+            "--set",
+            &format!("exchange.clob_url=\"{}\"", market.http_url()),
+        ])
+        .env("POLYBOX_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let step = async |market: &mut polybox_tests::fake_market::FakeMarket, n: usize| {
+        for _ in 0..n {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            market.step(5);
+        }
+    };
+    step(&mut market, 15).await;
+    // A new build of the quoter (here: the same one, written again): swapped in.
+    deploy(&quoter, dir.path(), "spread_quoter.wasm");
+    step(&mut market, 15).await;
+    // A build that refuses the running state: the running quoter carries on.
+    deploy(
+        &component("tests/guests/amnesiac"),
+        dir.path(),
+        "spread_quoter.wasm",
+    );
+    step(&mut market, 15).await;
+    let out = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["swaps"], 1, "{v}\n{stderr}");
+    assert_eq!(v["events_missed"], 0, "{v}");
+    assert!(
+        stderr.contains("was not swapped") && stderr.contains("cannot read the state"),
+        "{stderr}"
+    );
+    let quoter = &v["strategies"][0];
+    assert_eq!(quoter["state"], "running");
+    assert!(quoter["events"].as_u64() > Some(20), "{quoter}");
+}

@@ -188,6 +188,10 @@ pub struct RunArgs {
     /// Also record the market feed to FILE (the format `polybox replay` reads).
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Watch a strategies folder: a component written there under the name of a running
+    /// strategy replaces it (hot swap, state handed over).
+    #[arg(long, value_name = "DIR")]
+    pub watch: Option<PathBuf>,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,

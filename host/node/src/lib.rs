@@ -27,4 +27,5 @@ pub mod replay;
 pub mod sandbox;
 pub mod store;
 pub mod strategy_build;
+pub mod strategy_dir;
 pub mod wallet;

@@ -44,6 +44,9 @@ pub struct RunOptions {
     pub record: Option<PathBuf>,
     /// Trade on the exchange (`--live`) instead of paper.
     pub live: bool,
+    /// A strategies folder: a component written there under a running strategy's name
+    /// replaces it (hot swap).
+    pub watch: Option<PathBuf>,
 }
 
 /// Connect to the exchange for `--live`: secrets from the environment, the journal in
@@ -90,6 +93,7 @@ enum Input {
     Poll,
     Heartbeat,
     Chain(Reading),
+    Strategy(crate::strategy_dir::Arrival),
 }
 
 /// The chain balance for the gate while trading live: the wallet reported (a node serving
@@ -337,6 +341,14 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     }
     let mut resync_pending = false;
     let mut messages = Vec::new();
+    let mut watched = opts.watch.clone().map(|dir| {
+        crate::strategy_dir::watch(
+            &runtime,
+            dir,
+            Arc::clone(kernel.sandbox()),
+            Duration::from_millis(500),
+        )
+    });
     let (mut poll, mut beat) = runtime.block_on(async {
         (
             tokio::time::interval(Duration::from_millis(config.exchange.poll_ms.max(100))),
@@ -352,6 +364,7 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
                 _ = poll.tick(), if live_on => Some(Input::Poll),
                 _ = beat.tick(), if live_on => Some(Input::Heartbeat),
                 Some(b) = async { balances.as_mut()?.next().await } => Some(Input::Chain(b)),
+                Some(a) = async { watched.as_mut()?.recv().await } => Some(Input::Strategy(a)),
             }
         });
         let event = match next {
@@ -366,6 +379,19 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
                     && let Some(b) = balances.as_ref()
                 {
                     b.invalidate();
+                }
+                continue;
+            }
+            Some(Input::Strategy(arrival)) => {
+                match arrival.map(|loaded| kernel.swap(loaded)) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!("{e}"),
+                    Err(e) => {
+                        tracing::error!("a component in the watched folder cannot be loaded: {e}")
+                    }
+                }
+                if let Some(s) = session.as_mut() {
+                    s.dispatch(&mut kernel, &runtime);
                 }
                 continue;
             }

@@ -141,6 +141,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 duration: a.duration.map(std::time::Duration::from_secs),
                 record: a.record.clone(),
                 live: a.live,
+                watch: a.watch.clone(),
             };
             let report = live::run(&config, &opts)?;
             print_report(&report, a.json)

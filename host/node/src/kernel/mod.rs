@@ -121,7 +121,7 @@ pub struct Kernel {
     world: Option<Box<World>>,
     /// The kill switch's `--cancel-all` was carried out for the current engagement.
     killed_all: bool,
-    sandbox: Sandbox,
+    sandbox: Arc<Sandbox>,
     slots: Vec<Slot>,
     subscribers: BTreeMap<TokenId, Vec<usize>>,
     events: u64,
@@ -149,15 +149,15 @@ impl Kernel {
                 timers: Timers::default(),
             })),
             killed_all: false,
-            sandbox,
+            sandbox: Arc::new(sandbox),
             slots: Vec::new(),
             subscribers: BTreeMap::new(),
             events: 0,
         }
     }
 
-    /// The sandbox.
-    pub fn sandbox(&self) -> &Sandbox {
+    /// The sandbox (shared with whatever compiles new components off the kernel thread).
+    pub fn sandbox(&self) -> &Arc<Sandbox> {
         &self.sandbox
     }
 
