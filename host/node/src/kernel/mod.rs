@@ -275,7 +275,7 @@ impl Kernel {
                     .join(", "),
             });
         };
-        let (id, name) = (self.slots[idx].id, Arc::clone(&self.slots[idx].name));
+        let name = Arc::clone(&self.slots[idx].name);
         let refused = |fault| KernelError::Swap {
             name: name.to_string(),
             fault,
@@ -292,37 +292,53 @@ impl Kernel {
             },
             None => self.slots[idx].last_good.clone(),
         };
+        let (new, version) = self.fresh(idx, &loaded, &state).map_err(refused)?;
+        let slot = &mut self.slots[idx];
+        tracing::info!(strategy = %name, from = %slot.version, to = %version, "strategy swapped");
+        slot.loaded = loaded;
+        slot.version = version;
+        slot.last_good = state;
+        slot.swaps += 1;
+        self.install(idx, new);
+        Ok(())
+    }
+
+    /// A new instance of `loaded` in slot `idx` that has taken `state`: instantiated,
+    /// described, initialised (asking only for granted tokens) and restored. With its
+    /// version. Restarts and swaps both start instances this way.
+    fn fresh(
+        &mut self,
+        idx: usize,
+        loaded: &LoadedStrategy,
+        state: &wit::State,
+    ) -> Result<(Instance, String), Fault> {
         let slot = &self.slots[idx];
-        let mut new =
-            Instance::new(&self.sandbox, &loaded, id, Arc::clone(&name)).map_err(refused)?;
-        let meta = new.describe(&mut self.world).map_err(refused)?;
-        let wanted = new
-            .init(&mut self.world, &slot.config, &slot.markets)
-            .map_err(refused)?;
+        let mut new = Instance::new(&self.sandbox, loaded, slot.id, Arc::clone(&slot.name))?;
+        let meta = new.describe(&mut self.world)?;
+        let wanted = new.init(&mut self.world, &slot.config, &slot.markets)?;
         if let Some(t) = wanted
             .iter()
             .find(|t| !slot.markets.iter().any(|m| &m.token == *t))
         {
-            return Err(refused(Fault::Refused(format!(
+            return Err(Fault::Refused(format!(
                 "it asks for token {t}, which is not granted to it"
-            ))));
+            )));
         }
-        new.restore(&mut self.world, &state).map_err(refused)?;
+        new.restore(&mut self.world, state)?;
+        Ok((new, meta.version))
+    }
+
+    /// Put a fresh instance to work in slot `idx`, and deliver what waited for it.
+    fn install(&mut self, idx: usize, instance: Instance) {
         let slot = &mut self.slots[idx];
-        tracing::info!(strategy = %name, from = %slot.version, to = %meta.version, "strategy swapped");
-        slot.instance = Some(new);
-        slot.loaded = loaded;
-        slot.version = meta.version;
-        slot.last_good = state;
+        slot.instance = Some(instance);
         slot.status = Status::Running;
         slot.since_snapshot = 0;
-        slot.swaps += 1;
         let pending: Vec<wit::Event> = slot.pending.drain(..).collect();
         for e in &pending {
             self.dispatch(idx, e);
         }
         self.settle();
-        Ok(())
     }
 
     /// Give a loaded strategy its budget.
@@ -523,26 +539,16 @@ impl Kernel {
     }
 
     fn restart(&mut self, idx: usize) {
-        let slot = &mut self.slots[idx];
-        slot.restarts += 1;
-        let (id, name) = (slot.id, Arc::clone(&slot.name));
-        let attempt = (|| {
-            let mut instance = Instance::new(&self.sandbox, &slot.loaded, id, name)?;
-            instance.init(&mut self.world, &slot.config, &slot.markets)?;
-            instance.restore(&mut self.world, &slot.last_good)?;
-            Ok::<_, Fault>(instance)
-        })();
-        match attempt {
-            Ok(instance) => {
+        self.slots[idx].restarts += 1;
+        let (loaded, state) = (
+            Arc::clone(&self.slots[idx].loaded),
+            self.slots[idx].last_good.clone(),
+        );
+        match self.fresh(idx, &loaded, &state) {
+            Ok((instance, _)) => {
+                let slot = &self.slots[idx];
                 tracing::info!(strategy = %slot.name, restarts = slot.restarts, "strategy restarted from its last restore point");
-                slot.instance = Some(instance);
-                slot.status = Status::Running;
-                slot.since_snapshot = 0;
-                let pending: Vec<wit::Event> = slot.pending.drain(..).collect();
-                for e in &pending {
-                    self.dispatch(idx, e);
-                }
-                self.settle();
+                self.install(idx, instance);
             }
             Err(fault) => self.quarantine(idx, fault),
         }
