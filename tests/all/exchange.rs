@@ -390,12 +390,7 @@ async fn run_live_trades_against_the_fake_clob_process() {
     }
     // The operator stops it with Ctrl-C: it winds down cleanly.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let pid = host.id().unwrap().to_string();
-    let stopped = std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
-    assert!(stopped.success());
+    interrupt(&host);
     let summary = finished(host).await;
     // Both markets traded, the neg-risk one signed for its own exchange contract.
     let state = state().await;
@@ -496,6 +491,16 @@ pub(crate) fn funded_chain(dir: &std::path::Path) -> Anvil {
     )
     .unwrap();
     chain
+}
+
+/// Ctrl-C to a running host.
+pub(crate) fn interrupt(host: &tokio::process::Child) {
+    let pid = host.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
 }
 
 /// Wait for a live run to end; it must succeed. Its `--json` summary.
@@ -809,8 +814,13 @@ async fn under_every_fault_kind_no_order_is_lost_or_doubled_and_positions_match_
         ("DELETE /order", FaultKind::Status { status: 503, body: r#"{"error":"Trading is currently cancel-only. New orders are not accepted, but cancels are allowed."}"#.to_owned(), retry_after: None }),
         ("POST /v1/heartbeats", FaultKind::Status { status: 500, body: "{}".to_owned(), retry_after: None }),
     ];
-    let host = live_run(&clob, &market.url(), dir.path(), "10");
-    for (i, (on, kind)) in faults.iter().cycle().take(40).enumerate() {
+    // Every kind at least four times, and until twenty faults were served (a loaded machine
+    // starts the host later); then the operator stops it.
+    let host = live_run(&clob, &market.url(), dir.path(), "60");
+    for (i, (on, kind)) in faults.iter().cycle().enumerate() {
+        if (i >= 40 && clob.counters().faults >= 20) || i >= 150 {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
         market.step(3);
         clob.fault(Fault {
@@ -826,6 +836,7 @@ async fn under_every_fault_kind_no_order_is_lost_or_doubled_and_positions_match_
             }
         }
     }
+    interrupt(&host);
     finished(host).await;
     // A restart on a healthy exchange settles what was in flight when the run ended.
     clob.clear_faults();

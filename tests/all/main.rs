@@ -5,6 +5,7 @@
 
 mod cli;
 mod clob;
+mod control;
 mod exchange;
 mod feed;
 mod fixtures;

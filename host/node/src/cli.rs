@@ -69,6 +69,33 @@ pub enum Command {
     /// Inspect or reset the risk state.
     #[command(subcommand)]
     Risk(RiskCommand),
+    /// Ask the running host (through its control API) how it is doing.
+    Status {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The running host's strategies (through its control API).
+    #[command(subcommand)]
+    Strategy(StrategyCommand),
+}
+
+/// `polybox strategy ...`.
+#[derive(Debug, Subcommand)]
+pub enum StrategyCommand {
+    /// Every strategy: state, version, events, faults, restarts, swaps.
+    List {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace a running strategy with a new build, its state handed over (hot swap).
+    Swap {
+        /// The strategy's name.
+        name: String,
+        /// The new component (its file stem must be the name).
+        file: PathBuf,
+    },
 }
 
 /// `polybox wallet`.

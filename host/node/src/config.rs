@@ -60,6 +60,8 @@ pub struct HostConfig {
     pub feed: FeedSettings,
     /// The wallet on chain: node and contracts.
     pub wallet: crate::wallet::WalletConfig,
+    /// The control API of a running host.
+    pub control: crate::control::ControlConfig,
     /// Token ids `polybox run` trades when `--markets` is not given.
     pub markets: Vec<String>,
     /// Per-strategy grants and configs, by strategy name (the `.wasm` file stem).

@@ -19,6 +19,7 @@
 //! - [`replay`]: the `polybox replay` command; [`strategy_build`]: `polybox build`.
 
 pub mod config;
+pub mod control;
 pub mod execution;
 pub mod kernel;
 pub mod live;

@@ -15,6 +15,7 @@ use polybox_core::market_message::{FrameParser, MarketMessage};
 use tokio::sync::mpsc;
 
 use crate::config::HostConfig;
+use crate::control::Ask;
 use crate::execution::exchange::{Exchange, Secrets};
 use crate::execution::executor::Executor;
 use crate::execution::rate_limit::{Limits, RateLimiter};
@@ -86,6 +87,36 @@ fn live_session(
     )?)
 }
 
+/// The control API, when `control.listen` is set; a port that cannot be had is a warning
+/// (the kill switch file still works).
+fn start_control(
+    runtime: &tokio::runtime::Runtime,
+    config: &HostConfig,
+    kernel: &crate::kernel::Kernel,
+) -> Option<mpsc::Receiver<crate::control::Request>> {
+    if config.control.listen.is_empty() {
+        return None;
+    }
+    let (tx, rx) = mpsc::channel(16);
+    match runtime.block_on(crate::control::start(
+        &config.control,
+        &config.store.dir,
+        Arc::clone(kernel.sandbox()),
+        tx,
+    )) {
+        Ok(addr) => {
+            tracing::info!(
+                "control API on http://{addr}/api/ (bearer token in the state dir's control.token)"
+            );
+            Some(rx)
+        }
+        Err(e) => {
+            tracing::warn!("no control API: {e}");
+            None
+        }
+    }
+}
+
 /// What the run loop waits for.
 enum Input {
     Feed(FeedEvent),
@@ -94,6 +125,7 @@ enum Input {
     Heartbeat,
     Chain(Reading),
     Strategy(crate::strategy_dir::Arrival),
+    Control(crate::control::Request),
 }
 
 /// The chain balance for the gate while trading live: the wallet reported (a node serving
@@ -349,6 +381,7 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
             Duration::from_millis(500),
         )
     });
+    let mut control = start_control(&runtime, config, &kernel);
     let (mut poll, mut beat) = runtime.block_on(async {
         (
             tokio::time::interval(Duration::from_millis(config.exchange.poll_ms.max(100))),
@@ -365,6 +398,7 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
                 _ = beat.tick(), if live_on => Some(Input::Heartbeat),
                 Some(b) = async { balances.as_mut()?.next().await } => Some(Input::Chain(b)),
                 Some(a) = async { watched.as_mut()?.recv().await } => Some(Input::Strategy(a)),
+                Some(r) = async { control.as_mut()?.recv().await } => Some(Input::Control(r)),
             }
         });
         let event = match next {
@@ -379,6 +413,26 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
                     && let Some(b) = balances.as_ref()
                 {
                     b.invalidate();
+                }
+                continue;
+            }
+            Some(Input::Control(request)) => {
+                let answer = match request.ask {
+                    Ask::Status => Ok(serde_json::json!({
+                        "mode": if opts.live { "live" } else { "paper" },
+                        "uptime_s": started.elapsed().as_secs(),
+                        "feed": &health,
+                        "summary": kernel.summary(),
+                    })),
+                    Ask::Strategies => Ok(serde_json::json!(kernel.summary().strategies)),
+                    Ask::Swap(loaded) => kernel
+                        .swap(loaded)
+                        .map(|()| serde_json::json!({"swapped": true}))
+                        .map_err(|e| e.to_string()),
+                };
+                let _ = request.reply.send(answer);
+                if let Some(s) = session.as_mut() {
+                    s.dispatch(&mut kernel, &runtime);
                 }
                 continue;
             }
@@ -475,6 +529,10 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
         }
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
+    if control.is_some() {
+        // No host answers there any more.
+        let _ = std::fs::remove_file(crate::control::addr_path(&config.store.dir));
+    }
     if let Some(mut r) = recorder {
         r.flush()?;
     }

@@ -15,7 +15,7 @@ use polybox::market::simulate::{self, SimParams};
 use polybox::replay::{self, ReplayError, ReplayOptions, ReplayReport};
 use polybox::strategy_build::{self, BuildError, BuildOptions};
 
-use cli::{Cli, Command, RiskCommand};
+use cli::{Cli, Command, RiskCommand, StrategyCommand};
 use polybox::store::{JournalEntry, Store, StoreError};
 use polybox_core::clock::{Clock, WallClock};
 use polybox_core::kill_switch::KillSwitch;
@@ -195,6 +195,59 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Wallet(a) => wallet(&config()?, a),
+        Command::Status { json } => {
+            let v = control_call(&config()?, "GET", "/api/status", None)?;
+            if *json {
+                println!("{v}");
+            } else {
+                let s = &v["summary"];
+                println!(
+                    "{} for {} s: events {}  intents {}  fills {}  realized {} USDC  unrealized {} USDC",
+                    v["mode"].as_str().unwrap_or("?"),
+                    v["uptime_s"],
+                    s["events"],
+                    s["intents"],
+                    s["fills"],
+                    s["realized_pnl"].as_str().unwrap_or("?"),
+                    s["unrealized_pnl"].as_str().unwrap_or("?")
+                );
+                println!("risk: {}", s["risk"]);
+            }
+            Ok(())
+        }
+        Command::Strategy(StrategyCommand::List { json }) => {
+            let v = control_call(&config()?, "GET", "/api/strategies", None)?;
+            if *json {
+                println!("{v}");
+            } else {
+                for s in v.as_array().into_iter().flatten() {
+                    println!(
+                        "{} {} [{}]: events {}  missed {}  restarts {}  swaps {}  faults {}",
+                        s["name"].as_str().unwrap_or("?"),
+                        s["version"].as_str().unwrap_or("?"),
+                        s["state"].as_str().unwrap_or("?"),
+                        s["events"],
+                        s["events_missed"],
+                        s["restarts"],
+                        s["swaps"],
+                        s["faults"]
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Strategy(StrategyCommand::Swap { name, file }) => {
+            let path = std::path::absolute(file).map_err(Failure::input)?;
+            let body = serde_json::json!({ "path": path });
+            control_call(
+                &config()?,
+                "POST",
+                &format!("/api/strategies/{name}/swap"),
+                Some(body),
+            )?;
+            println!("{name} swapped for {}", path.display());
+            Ok(())
+        }
         Command::Kill(a) => {
             let config = config()?;
             let ks = KillSwitch::new(&config.kill_switch.path);
@@ -299,6 +352,55 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// One call to the running host's control API (address and token from the state dir,
+/// or `control.token` / `$POLYBOX_CONTROL_TOKEN`).
+fn control_call(
+    config: &polybox::config::HostConfig,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<serde_json::Value, Failure> {
+    use polybox::control::{addr_path, client_token};
+    let dir = &config.store.dir;
+    let addr = std::fs::read_to_string(addr_path(dir)).map_err(|e| {
+        Failure::input(format!(
+            "no running host with state dir {} ({e}): start `polybox run`, or pass --set store.dir=…",
+            dir.display()
+        ))
+    })?;
+    let token = client_token(&config.control, dir).map_err(Failure::input)?;
+    let url = format!("http://{}{path}", addr.trim());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::runtime)?;
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let req = match method {
+            "POST" => client.post(&url).json(&body.unwrap_or_default()),
+            _ => client.get(&url),
+        };
+        let resp = req
+            .bearer_auth(token)
+            .timeout(std::time::Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(|e| Failure::runtime(format!("the host at {url} did not answer: {e}")))?;
+        let status = resp.status();
+        let v: serde_json::Value = resp.json().await.unwrap_or_default();
+        if status.is_success() {
+            Ok(v)
+        } else {
+            let why = v["error"].as_str().unwrap_or("no reason given").to_owned();
+            Err(if status.is_client_error() && status.as_u16() != 409 {
+                Failure::input(format!("{method} {path}: {why}"))
+            } else {
+                Failure::runtime(format!("{method} {path}: {why}"))
+            })
+        }
+    })
 }
 
 /// `polybox wallet`: read the chain and print what the funder holds and lacks.
