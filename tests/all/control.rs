@@ -18,11 +18,11 @@ fn cli(state: &Path, args: &[&str]) -> std::process::Output {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_control_api_answers_only_with_the_token_and_swaps_on_request() {
+async fn the_control_api_answers_only_with_the_token_and_loads_swaps_and_unloads() {
     let mut market = FakeMarket::start(&["111", "222"], 67).await;
     let state = tempfile::tempdir().unwrap();
     let host = tokio::process::Command::new(polybox_bin())
-        .args(["run", "--markets", "111,222", "--duration", "8", "--json"])
+        .args(["run", "--markets", "111,222", "--duration", "12", "--json"])
         .arg("--strategy")
         .arg(component("strategies/spread-quoter"))
         .args(["--set", &format!("exchange.ws_url=\"{}\"", market.url())])
@@ -131,6 +131,42 @@ async fn the_control_api_answers_only_with_the_token_and_swaps_on_request() {
     );
     assert_eq!(wrong.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("not `complement_arb`"));
+    // Load a second strategy at run time, then unload it.
+    let arb = component("strategies/complement-arb");
+    let loaded = cli(state.path(), &["strategy", "load", arb.to_str().unwrap()]);
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    let again = cli(state.path(), &["strategy", "load", arb.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("loaded already"));
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        market.step(5);
+    }
+    let list = cli(state.path(), &["strategy", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(list[1]["name"], "complement_arb", "{list}");
+    assert_eq!(list[1]["state"], "running", "{list}");
+    let q = &list[0];
+    assert!(q["callback_p50_ns"].as_u64() > Some(0), "{q}");
+    assert!(
+        q["callback_p99_ns"].as_u64() >= q["callback_p50_ns"].as_u64(),
+        "{q}"
+    );
+    assert!(q["memory_bytes"].as_u64() > Some(0), "{q}");
+    assert!(q["uptime_ms"].as_u64() > Some(0), "{q}");
+    let unloaded = cli(state.path(), &["strategy", "unload", "complement_arb"]);
+    assert!(
+        unloaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&unloaded.stderr)
+    );
+    let twice = cli(state.path(), &["strategy", "unload", "complement_arb"]);
+    assert_eq!(twice.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("no strategy `complement_arb`"));
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         market.step(5);
@@ -144,6 +180,7 @@ async fn the_control_api_answers_only_with_the_token_and_swaps_on_request() {
     );
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["swaps"], 1, "{summary}");
+    assert_eq!(summary["strategies"][1]["state"], "unloaded", "{summary}");
     assert_eq!(summary["events_missed"], 0, "{summary}");
     // The host is gone: the CLI says so.
     let gone = cli(state.path(), &["status"]);

@@ -83,11 +83,23 @@ pub enum Command {
 /// `polybox strategy ...`.
 #[derive(Debug, Subcommand)]
 pub enum StrategyCommand {
-    /// Every strategy: state, version, events, faults, restarts, swaps.
+    /// Every strategy: state, version, uptime, events, callback p50/p99, memory, faults,
+    /// restarts, swaps.
     List {
         /// As JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Start a new strategy on the running host (config, grant and budget from
+    /// `[strategies.NAME]`).
+    Load {
+        /// The component.
+        file: PathBuf,
+    },
+    /// Stop a strategy for good; its open orders are cancelled.
+    Unload {
+        /// The strategy's name.
+        name: String,
     },
     /// Replace a running strategy with a new build, its state handed over (hot swap).
     Swap {

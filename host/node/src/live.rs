@@ -424,10 +424,39 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
                         "feed": &health,
                         "summary": kernel.summary(),
                     })),
-                    Ask::Strategies => Ok(serde_json::json!(kernel.summary().strategies)),
+                    Ask::Strategies => {
+                        let mut lines = serde_json::json!(kernel.summary().strategies);
+                        for (line, (p50, p99)) in lines
+                            .as_array_mut()
+                            .into_iter()
+                            .flatten()
+                            .zip(kernel.callback_times())
+                        {
+                            line["callback_p50_ns"] = p50.into();
+                            line["callback_p99_ns"] = p99.into();
+                        }
+                        Ok(lines)
+                    }
                     Ask::Swap(loaded) => kernel
                         .swap(loaded)
                         .map(|()| serde_json::json!({"swapped": true}))
+                        .map_err(|e| e.to_string()),
+                    Ask::Load(loaded) => {
+                        let name = loaded.name().to_owned();
+                        let s = config.strategies.get(&name);
+                        let text = s.and_then(|s| s.config.clone()).unwrap_or_default();
+                        let grant = s.and_then(|s| s.markets.clone());
+                        kernel
+                            .load(loaded, text, grant)
+                            .map(|id| {
+                                kernel.set_budget(id, s.map(|s| s.budget()).unwrap_or_default());
+                                serde_json::json!({ "loaded": name })
+                            })
+                            .map_err(|e| e.to_string())
+                    }
+                    Ask::Unload(name) => kernel
+                        .unload(&name)
+                        .map(|()| serde_json::json!({ "unloaded": name }))
                         .map_err(|e| e.to_string()),
                 };
                 let _ = request.reply.send(answer);

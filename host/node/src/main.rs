@@ -222,18 +222,39 @@ fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 for s in v.as_array().into_iter().flatten() {
                     println!(
-                        "{} {} [{}]: events {}  missed {}  restarts {}  swaps {}  faults {}",
+                        "{} {} [{}] up {} s: events {}  missed {}  callback p50 {} ns p99 {} ns  memory {} KiB  faults {}  restarts {}  swaps {}",
                         s["name"].as_str().unwrap_or("?"),
                         s["version"].as_str().unwrap_or("?"),
                         s["state"].as_str().unwrap_or("?"),
+                        s["uptime_ms"].as_u64().unwrap_or(0) / 1_000,
                         s["events"],
                         s["events_missed"],
+                        s["callback_p50_ns"],
+                        s["callback_p99_ns"],
+                        s["memory_bytes"].as_u64().unwrap_or(0) / 1_024,
+                        s["faults"],
                         s["restarts"],
-                        s["swaps"],
-                        s["faults"]
+                        s["swaps"]
                     );
                 }
             }
+            Ok(())
+        }
+        Command::Strategy(StrategyCommand::Load { file }) => {
+            let path = std::path::absolute(file).map_err(Failure::input)?;
+            let body = serde_json::json!({ "path": path });
+            let v = control_call(&config()?, "POST", "/api/strategies", Some(body))?;
+            println!("{} loaded", v["loaded"].as_str().unwrap_or("?"));
+            Ok(())
+        }
+        Command::Strategy(StrategyCommand::Unload { name }) => {
+            control_call(
+                &config()?,
+                "POST",
+                &format!("/api/strategies/{name}/unload"),
+                None,
+            )?;
+            println!("{name} unloaded; its open orders are cancelled");
             Ok(())
         }
         Command::Strategy(StrategyCommand::Swap { name, file }) => {

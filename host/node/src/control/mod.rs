@@ -51,6 +51,10 @@ pub enum Ask {
     Strategies,
     /// Swap this compiled component in for the strategy of its name.
     Swap(Arc<LoadedStrategy>),
+    /// Start this compiled component as a new strategy.
+    Load(Arc<LoadedStrategy>),
+    /// Stop this strategy, cancelling its orders.
+    Unload(String),
 }
 
 /// A question for the run loop and where its answer goes.
@@ -152,8 +156,9 @@ pub async fn start(
     };
     let app = Router::new()
         .route("/api/status", get(status))
-        .route("/api/strategies", get(strategies))
+        .route("/api/strategies", get(strategies).post(load))
         .route("/api/strategies/{name}/swap", post(swap))
+        .route("/api/strategies/{name}/unload", post(unload))
         .layer(middleware::from_fn_with_state(shared.clone(), bearer))
         .with_state(shared);
     tokio::spawn(async move {
@@ -209,27 +214,45 @@ async fn strategies(State(s): State<Shared>) -> Response {
 }
 
 #[derive(Deserialize)]
-struct SwapBody {
+struct Component {
     path: PathBuf,
+}
+
+/// Compile a component off the kernel thread, or the response that says why not.
+async fn compile(s: &Shared, path: &Path) -> Result<LoadedStrategy, Response> {
+    let (sandbox, path) = (Arc::clone(&s.sandbox), path.to_owned());
+    match tokio::task::spawn_blocking(move || sandbox.load(&path)).await {
+        Ok(Ok(l)) => Ok(l),
+        Ok(Err(e)) => Err(answer(
+            StatusCode::BAD_REQUEST,
+            json!({"error": e.to_string()}),
+        )),
+        Err(e) => Err(answer(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"error": e.to_string()}),
+        )),
+    }
+}
+
+async fn load(State(s): State<Shared>, axum::Json(body): axum::Json<Component>) -> Response {
+    match compile(&s, &body.path).await {
+        Ok(loaded) => ask(&s, Ask::Load(Arc::new(loaded))).await,
+        Err(r) => r,
+    }
+}
+
+async fn unload(State(s): State<Shared>, UrlPath(name): UrlPath<String>) -> Response {
+    ask(&s, Ask::Unload(name)).await
 }
 
 async fn swap(
     State(s): State<Shared>,
     UrlPath(name): UrlPath<String>,
-    axum::Json(body): axum::Json<SwapBody>,
+    axum::Json(body): axum::Json<Component>,
 ) -> Response {
-    let sandbox = Arc::clone(&s.sandbox);
-    let path = body.path.clone();
-    let compiled = tokio::task::spawn_blocking(move || sandbox.load(&path)).await;
-    let loaded = match compiled {
-        Ok(Ok(l)) => l,
-        Ok(Err(e)) => return answer(StatusCode::BAD_REQUEST, json!({"error": e.to_string()})),
-        Err(e) => {
-            return answer(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({"error": e.to_string()}),
-            );
-        }
+    let loaded = match compile(&s, &body.path).await {
+        Ok(l) => l,
+        Err(r) => return r,
     };
     if loaded.name() != name {
         return answer(

@@ -20,6 +20,7 @@
 //! host's queues, so none is missed or handled twice. If the new instance cannot start or
 //! refuses the state, the old one keeps running.
 
+mod latency;
 mod summary;
 mod timers;
 
@@ -55,6 +56,9 @@ pub enum KernelError {
         /// What went wrong.
         fault: Fault,
     },
+    /// A strategy of this name is running already.
+    #[error("strategy `{0}` is loaded already: swap it to run a new build")]
+    Duplicate(String),
     /// No loaded strategy has this name.
     #[error(
         "no strategy `{name}` is loaded (loaded: {loaded}): a swap replaces a strategy of the same name"
@@ -95,6 +99,8 @@ pub enum Status {
     },
     /// Stopped for good after too many restarts.
     Failed,
+    /// Unloaded by the operator: its orders cancelled, no more events.
+    Unloaded,
 }
 
 struct Slot {
@@ -114,6 +120,9 @@ struct Slot {
     restarts: u32,
     swaps: u32,
     pending: VecDeque<wit::Event>,
+    /// Kernel time it was loaded (or of its first event, when loaded before any), ms.
+    loaded_at: Option<u64>,
+    callbacks: latency::Latency,
 }
 
 /// The event loop's state.
@@ -188,6 +197,13 @@ impl Kernel {
         grant: Option<Vec<String>>,
     ) -> Result<StrategyId, KernelError> {
         let name: Arc<str> = Arc::from(loaded.name());
+        if self
+            .slots
+            .iter()
+            .any(|s| s.name == name && s.status != Status::Unloaded)
+        {
+            return Err(KernelError::Duplicate(name.to_string()));
+        }
         let id = StrategyId(u32::try_from(self.slots.len()).unwrap_or(u32::MAX));
         let all: Vec<wit::MarketInfo> = self.desk().markets().map(sandbox::market_info).collect();
         let (markets, mut problems) = match &grant {
@@ -254,8 +270,49 @@ impl Kernel {
             restarts: 0,
             swaps: 0,
             pending: VecDeque::new(),
+            loaded_at: Some(self.desk().now()).filter(|t| *t > 0),
+            callbacks: latency::Latency::default(),
         });
         Ok(id)
+    }
+
+    /// Stop a strategy for good: its open orders are cancelled, its timers cleared, and it
+    /// gets no more events (its line stays in the summary as `unloaded`).
+    pub fn unload(&mut self, name: &str) -> Result<(), KernelError> {
+        let Some(idx) = self
+            .slots
+            .iter()
+            .position(|s| &*s.name == name && s.status != Status::Unloaded)
+        else {
+            return Err(KernelError::Unknown {
+                name: name.to_owned(),
+                loaded: self.names(),
+            });
+        };
+        let slot = &mut self.slots[idx];
+        slot.instance = None;
+        slot.status = Status::Unloaded;
+        slot.pending.clear();
+        let id = slot.id;
+        for subs in self.subscribers.values_mut() {
+            subs.retain(|i| *i != idx);
+        }
+        let world = self.world_mut();
+        let cancelled = world.desk.cancel_all(id, None, None);
+        world.timers.clear(id);
+        tracing::info!(strategy = %name, cancelled, "strategy unloaded; its open orders are cancelled");
+        self.settle();
+        Ok(())
+    }
+
+    /// Names of the strategies loaded (and not unloaded).
+    fn names(&self) -> String {
+        self.slots
+            .iter()
+            .filter(|s| s.status != Status::Unloaded)
+            .map(|s| s.name.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Replace the strategy named like `loaded` (the component is compiled already, off the
@@ -264,15 +321,14 @@ impl Kernel {
     /// to the new instance's `restore`. It must ask for no token it is not granted. On any
     /// failure the old instance keeps running and the error says why.
     pub fn swap(&mut self, loaded: Arc<LoadedStrategy>) -> Result<(), KernelError> {
-        let Some(idx) = self.slots.iter().position(|s| *s.name == *loaded.name()) else {
+        let Some(idx) = self
+            .slots
+            .iter()
+            .position(|s| *s.name == *loaded.name() && s.status != Status::Unloaded)
+        else {
             return Err(KernelError::Unknown {
                 name: loaded.name().to_owned(),
-                loaded: self
-                    .slots
-                    .iter()
-                    .map(|s| s.name.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                loaded: self.names(),
             });
         };
         let name = Arc::clone(&self.slots[idx].name);
@@ -447,12 +503,21 @@ impl Kernel {
     /// Deliver one event to one strategy (or count it missed while it is down).
     fn dispatch(&mut self, idx: usize, event: &wit::Event) {
         let every = self.sandbox.config().snapshot_every;
+        let now = self.desk().now();
         let slot = &mut self.slots[idx];
+        slot.loaded_at.get_or_insert(now);
         let Some(instance) = slot.instance.as_mut() else {
-            slot.events_missed += 1;
+            if slot.status != Status::Unloaded {
+                slot.events_missed += 1;
+            }
             return;
         };
-        match instance.on_event(&mut self.world, event) {
+        #[allow(clippy::disallowed_methods)] // callback time for the operator; never a decision
+        let started = std::time::Instant::now();
+        let outcome = instance.on_event(&mut self.world, event);
+        slot.callbacks
+            .record(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX));
+        match outcome {
             Ok(()) => {
                 slot.events += 1;
                 slot.since_snapshot += 1;
@@ -552,6 +617,15 @@ impl Kernel {
             }
             Err(fault) => self.quarantine(idx, fault),
         }
+    }
+
+    /// Callback time p50 and p99 of every strategy, in load order, ns (wall time, so not
+    /// part of the deterministic [`Summary`]).
+    pub fn callback_times(&self) -> Vec<(u64, u64)> {
+        self.slots
+            .iter()
+            .map(|s| (s.callbacks.quantile(0.5), s.callbacks.quantile(0.99)))
+            .collect()
     }
 
     /// Counters, P&L and health of every strategy.

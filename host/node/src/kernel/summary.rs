@@ -49,6 +49,10 @@ pub struct StrategySummary {
     pub restarts: u32,
     /// Hot swaps.
     pub swaps: u32,
+    /// Kernel time since it was loaded (or since the first event), ms.
+    pub uptime_ms: u64,
+    /// Linear memory of the running instance, bytes (0 when none runs).
+    pub memory_bytes: u64,
 }
 
 /// Totals and per-strategy lines.
@@ -114,6 +118,7 @@ impl Summary {
                         Status::Running => "running",
                         Status::Quarantined { .. } => "quarantined",
                         Status::Failed => "failed",
+                        Status::Unloaded => "unloaded",
                     },
                     events: s.events,
                     events_missed: s.events_missed,
@@ -131,6 +136,8 @@ impl Summary {
                     faults: s.faults.clone(),
                     restarts: s.restarts,
                     swaps: s.swaps,
+                    uptime_ms: s.loaded_at.map_or(0, |t| desk.now().saturating_sub(t)),
+                    memory_bytes: s.instance.as_ref().map_or(0, |i| i.memory_bytes() as u64),
                 }
             })
             .collect();

@@ -16,6 +16,8 @@ pub struct Limiter {
     max_memory: usize,
     /// Set when the guest tried to grow past the cap.
     pub memory_cap_hit: bool,
+    /// The largest linear memory granted, bytes.
+    pub memory_bytes: usize,
 }
 
 impl Limiter {
@@ -24,6 +26,7 @@ impl Limiter {
         Limiter {
             max_memory,
             memory_cap_hit: false,
+            memory_bytes: 0,
         }
     }
 }
@@ -43,6 +46,7 @@ impl wasmtime::ResourceLimiter for Limiter {
                 desired >> 20
             )));
         }
+        self.memory_bytes = self.memory_bytes.max(desired);
         Ok(true)
     }
 

@@ -123,6 +123,11 @@ impl Instance {
         result.map_err(|e| classify(&self.store, e, self.fuel, self.deadline, self.memory_mib))
     }
 
+    /// Its linear memory, bytes (the largest it grew to).
+    pub fn memory_bytes(&self) -> usize {
+        self.store.data().limiter.memory_bytes
+    }
+
     /// The strategy's name and version.
     pub fn describe(&mut self, world: &mut Option<Box<World>>) -> Result<wit::StrategyMeta, Fault> {
         self.call(world, |b, s| b.polybox_strategy_guest().call_describe(s))
