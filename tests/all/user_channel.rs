@@ -2,6 +2,7 @@
 //! failing and being reversed), over a user channel that duplicates, reorders, drops and
 //! stalls. Fills reach positions once, and the journal ends equal to the exchange.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use polybox::execution::session::Inbound;
@@ -191,4 +192,32 @@ async fn a_dropped_or_stalled_user_channel_is_reopened_and_brings_what_followed(
         "the placement came over the reopened channel"
     );
     feed.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_most_verbose_logs_of_a_live_run_hold_no_secret() {
+    let (clob, mut market, dir, _chain) = fakes(71).await;
+    let sets = [format!("exchange.user_ws_url=\"{}\"", clob.ws_url())];
+    let host = super::exchange::live_command_with(&clob, &market.url(), dir.path(), "4", &sets)
+        .env("POLYBOX_LOG", "trace")
+        .spawn()
+        .unwrap();
+    fill_bids(&clob, &mut market, 1, |_| {}).await;
+    let out = host.wait_with_output().await.unwrap();
+    assert!(out.status.success());
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.lines().count() > 50, "trace logs were written: {logs}");
+    let me = alloy::signers::local::PrivateKeySigner::from_str(super::exchange::KEY)
+        .unwrap()
+        .address();
+    let creds = polybox_tests::fake_clob::auth::ApiKey::derive(me, 0);
+    let key = super::exchange::KEY.trim_start_matches("0x");
+    for (what, secret) in [
+        ("private key", key),
+        ("API secret", creds.secret.as_str()),
+        ("passphrase", creds.passphrase.as_str()),
+    ] {
+        let line = logs.lines().find(|l| l.contains(secret));
+        assert!(line.is_none(), "the {what} is in the logs: {line:?}");
+    }
 }

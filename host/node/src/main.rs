@@ -484,20 +484,19 @@ fn wallet(config: &polybox::config::HostConfig, a: &cli::WalletArgs) -> Result<(
 }
 
 fn main() -> ExitCode {
+    // Libraries that log what they send or receive at trace would log secrets: the
+    // exchange client (response bodies with derived API credentials) and the WebSocket
+    // library (frames, the user channel's subscription with its credentials). They never
+    // go below debug, whatever POLYBOX_LOG says.
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("POLYBOX_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    for target in ["polymarket_client_sdk_v2", "tungstenite", "tokio_tungstenite"] {
+        if let Ok(d) = format!("{target}=debug").parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("POLYBOX_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
-                // The exchange client logs whole response bodies at trace, derived API
-                // secrets included: never below debug.
-                .add_directive(
-                    "polymarket_client_sdk_v2=debug"
-                        .parse()
-                        .unwrap_or_else(|_| {
-                            tracing_subscriber::filter::Directive::from(tracing::Level::DEBUG)
-                        }),
-                ),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     let cli = match Cli::parse_args(std::env::args_os()) {
