@@ -490,7 +490,11 @@ fn main() -> ExitCode {
     // go below debug, whatever POLYBOX_LOG says.
     let mut filter = tracing_subscriber::EnvFilter::try_from_env("POLYBOX_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    for target in ["polymarket_client_sdk_v2", "tungstenite", "tokio_tungstenite"] {
+    for target in [
+        "polymarket_client_sdk_v2",
+        "tungstenite",
+        "tokio_tungstenite",
+    ] {
         if let Ok(d) = format!("{target}=debug").parse() {
             filter = filter.add_directive(d);
         }
