@@ -668,6 +668,12 @@ impl Desk {
         self.counters.entry(strategy).or_default().paused = false;
     }
 
+    /// Pause a strategy (the operator's decision): its new orders are refused until
+    /// [`Desk::unpause`]; it keeps receiving events.
+    pub fn pause(&mut self, strategy: StrategyId) {
+        self.counters.entry(strategy).or_default().paused = true;
+    }
+
     fn check(&mut self, intent: Intent) -> Result<crate::risk::Approved, Rejection> {
         if let Some(why) = &self.held {
             return Err(Rejection::new(RejectReason::KillSwitch, why.clone()));
@@ -679,7 +685,7 @@ impl Desk {
         {
             return Err(Rejection::new(
                 RejectReason::StrategyBudget,
-                "paused after a fill slipped past pause_slippage_pct: the operator resumes it",
+                "strategy paused (by the operator, or after a fill slipped past pause_slippage_pct): `polybox strategy resume NAME` lets it trade again",
             ));
         }
         if intent.token.as_str().is_empty() {

@@ -15,7 +15,6 @@ use polybox_core::market_message::{FrameParser, MarketMessage};
 use tokio::sync::mpsc;
 
 use crate::config::HostConfig;
-use crate::control::Ask;
 use crate::execution::exchange::{Exchange, Secrets};
 use crate::execution::executor::Executor;
 use crate::execution::rate_limit::{Limits, RateLimiter};
@@ -417,48 +416,14 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
                 continue;
             }
             Some(Input::Control(request)) => {
-                let answer = match request.ask {
-                    Ask::Status => Ok(serde_json::json!({
-                        "mode": if opts.live { "live" } else { "paper" },
-                        "uptime_s": started.elapsed().as_secs(),
-                        "feed": &health,
-                        "summary": kernel.summary(),
-                    })),
-                    Ask::Strategies => {
-                        let mut lines = serde_json::json!(kernel.summary().strategies);
-                        for (line, (p50, p99)) in lines
-                            .as_array_mut()
-                            .into_iter()
-                            .flatten()
-                            .zip(kernel.callback_times())
-                        {
-                            line["callback_p50_ns"] = p50.into();
-                            line["callback_p99_ns"] = p99.into();
-                        }
-                        Ok(lines)
-                    }
-                    Ask::Swap(loaded) => kernel
-                        .swap(loaded)
-                        .map(|()| serde_json::json!({"swapped": true}))
-                        .map_err(|e| e.to_string()),
-                    Ask::Load(loaded) => {
-                        let name = loaded.name().to_owned();
-                        let s = config.strategies.get(&name);
-                        let text = s.and_then(|s| s.config.clone()).unwrap_or_default();
-                        let grant = s.and_then(|s| s.markets.clone());
-                        kernel
-                            .load(loaded, text, grant)
-                            .map(|id| {
-                                kernel.set_budget(id, s.map(|s| s.budget()).unwrap_or_default());
-                                serde_json::json!({ "loaded": name })
-                            })
-                            .map_err(|e| e.to_string())
-                    }
-                    Ask::Unload(name) => kernel
-                        .unload(&name)
-                        .map(|()| serde_json::json!({ "unloaded": name }))
-                        .map_err(|e| e.to_string()),
+                let cx = crate::control::answer::Context {
+                    mode: if opts.live { "live" } else { "paper" },
+                    uptime: started.elapsed(),
+                    feed: Some(&health),
+                    config,
+                    state_dir: &config.store.dir,
                 };
+                let answer = crate::control::answer::answer(&mut kernel, request.ask, &cx);
                 let _ = request.reply.send(answer);
                 if let Some(s) = session.as_mut() {
                     s.dispatch(&mut kernel, &runtime);

@@ -1,11 +1,18 @@
-//! The control API of a running host (`polybox run`): JSON under `/api/` on
-//! `control.listen` (loopback by default), every request authenticated with a bearer token
+//! The control API of a running host (`polybox run`, and a paced `polybox replay`) on
+//! `control.listen` (loopback by default): the dashboard at `/`, JSON under `/api/`,
+//! Prometheus text at `/metrics`. Every request is authenticated with a bearer token
 //! (`control.token`, else `$POLYBOX_CONTROL_TOKEN`, else one generated at first start into
-//! the state dir's `control.token`, readable by its owner only). The bound address is
-//! written to the state dir's `control.addr` for the CLI.
+//! the state dir's `control.token`, readable by its owner only); the dashboard takes it
+//! once (`/?token=…`) and keeps it in a same-site cookie. The bound address is written to
+//! the state dir's `control.addr` for the CLI.
 //!
 //! Requests that need the kernel go to the run loop as [`Request`]s and are answered
-//! between two events; a component to swap in is compiled here, off the kernel thread.
+//! between two events ([`answer`]); a component to swap in is compiled here, off the
+//! kernel thread.
+
+pub mod answer;
+mod dashboard;
+pub mod metrics;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,8 +20,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Path as UrlPath, Request as HttpRequest, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
@@ -55,6 +63,36 @@ pub enum Ask {
     Load(Arc<LoadedStrategy>),
     /// Stop this strategy, cancelling its orders.
     Unload(String),
+    /// Pause a strategy (its orders cancelled, new ones refused) or let it trade again.
+    Pause {
+        /// The strategy.
+        name: String,
+        /// Pause (`true`) or resume.
+        paused: bool,
+    },
+    /// Positions with P&L.
+    Positions,
+    /// Open orders.
+    Orders,
+    /// Recent fills, newest first.
+    Fills,
+    /// The risk ledger, limits and journal.
+    Risk,
+    /// Everything the dashboard shows, in one answer.
+    Snapshot,
+    /// Prometheus text.
+    Metrics,
+    /// Engage the kill switch.
+    Kill {
+        /// Cancel every open order too.
+        cancel_all: bool,
+        /// Who and why.
+        action: answer::Action,
+    },
+    /// Release the kill switch and lift a bankroll halt.
+    Resume(answer::Action),
+    /// Reset the consecutive-loss breaker.
+    ResetBreaker(answer::Action),
 }
 
 /// A question for the run loop and where its answer goes.
@@ -154,11 +192,25 @@ pub async fn start(
         loop_tx,
         sandbox,
     };
+    metrics::keep_up(&tokio::runtime::Handle::current());
     let app = Router::new()
+        .route("/", get(dashboard::page))
+        .route("/metrics", get(prometheus))
         .route("/api/status", get(status))
+        .route("/api/positions", get(positions))
+        .route("/api/orders", get(orders))
+        .route("/api/fills", get(fills))
+        .route("/api/risk", get(risk))
+        .route("/api/snapshot", get(snapshot))
+        .route("/api/events", get(events))
+        .route("/api/kill", post(kill))
+        .route("/api/resume", post(resume))
+        .route("/api/risk/reset-breaker", post(reset_breaker))
         .route("/api/strategies", get(strategies).post(load))
         .route("/api/strategies/{name}/swap", post(swap))
         .route("/api/strategies/{name}/unload", post(unload))
+        .route("/api/strategies/{name}/pause", post(pause))
+        .route("/api/strategies/{name}/resume", post(unpause))
         .layer(middleware::from_fn_with_state(shared.clone(), bearer))
         .with_state(shared);
     tokio::spawn(async move {
@@ -167,20 +219,58 @@ pub async fn start(
     Ok(addr)
 }
 
+/// Equal in time whatever the first difference (the token is a secret).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+/// The cookie that carries the token for the dashboard.
+const COOKIE: &str = "polybox_token";
+
 async fn bearer(State(s): State<Shared>, req: HttpRequest, next: Next) -> Response {
-    let ok = req
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
+    let headers = req.headers();
+    let by_header = headers
+        .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| t.as_bytes() == s.token.as_bytes());
-    if !ok {
-        return answer(
-            StatusCode::UNAUTHORIZED,
-            json!({"error": "missing or wrong bearer token: see the state dir's control.token"}),
-        );
+        .is_some_and(|t| same(t.as_bytes(), s.token.as_bytes()));
+    let by_cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .any(|t| same(t.as_bytes(), s.token.as_bytes()));
+    if by_header || by_cookie {
+        return next.run(req).await;
     }
-    next.run(req).await
+    // The dashboard's first visit: `/?token=…` sets the cookie, and the token leaves the URL.
+    if req.uri().path() == "/"
+        && let Some(t) = req
+            .uri()
+            .query()
+            .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("token=")))
+        && same(t.as_bytes(), s.token.as_bytes())
+    {
+        return (
+            StatusCode::SEE_OTHER,
+            [
+                (header::LOCATION, "/".to_owned()),
+                (
+                    header::SET_COOKIE,
+                    format!("{COOKIE}={t}; Path=/; HttpOnly; SameSite=Strict"),
+                ),
+            ],
+        )
+            .into_response();
+    }
+    if req.uri().path() == "/" {
+        return dashboard::login();
+    }
+    answer(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": "missing or wrong bearer token: see the state dir's control.token"}),
+    )
 }
 
 fn answer(status: StatusCode, body: Value) -> Response {
@@ -211,6 +301,108 @@ async fn status(State(s): State<Shared>) -> Response {
 
 async fn strategies(State(s): State<Shared>) -> Response {
     ask(&s, Ask::Strategies).await
+}
+
+async fn positions(State(s): State<Shared>) -> Response {
+    ask(&s, Ask::Positions).await
+}
+
+async fn orders(State(s): State<Shared>) -> Response {
+    ask(&s, Ask::Orders).await
+}
+
+async fn fills(State(s): State<Shared>) -> Response {
+    ask(&s, Ask::Fills).await
+}
+
+async fn risk(State(s): State<Shared>) -> Response {
+    ask(&s, Ask::Risk).await
+}
+
+async fn snapshot(State(s): State<Shared>) -> Response {
+    ask(&s, Ask::Snapshot).await
+}
+
+/// The answer itself, or why there is none.
+async fn ask_value(s: &Shared, ask: Ask) -> Result<Value, String> {
+    let (reply, rx) = oneshot::channel();
+    s.loop_tx
+        .send(Request { ask, reply })
+        .await
+        .map_err(|_| "the host is stopping".to_owned())?;
+    rx.await
+        .map_err(|_| "the host is stopping".to_owned())
+        .and_then(|r| r)
+}
+
+async fn prometheus(State(s): State<Shared>) -> Response {
+    match ask_value(&s, Ask::Metrics).await {
+        Ok(Value::String(text)) => {
+            ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+        }
+        Ok(other) => answer(StatusCode::INTERNAL_SERVER_ERROR, other),
+        Err(e) => answer(StatusCode::SERVICE_UNAVAILABLE, json!({ "error": e })),
+    }
+}
+
+/// The dashboard's live feed: a snapshot every second (server-sent events).
+async fn events(State(s): State<Shared>) -> impl IntoResponse {
+    let stream = futures_util::stream::unfold((s, true), |(s, first)| async move {
+        if !first {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+        let v = ask_value(&s, Ask::Snapshot).await.ok()?;
+        Some((
+            Ok::<_, std::convert::Infallible>(Event::default().data(v.to_string())),
+            (s, false),
+        ))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+#[derive(Deserialize)]
+struct KillBody {
+    #[serde(default)]
+    cancel_all: bool,
+    #[serde(flatten)]
+    action: answer::Action,
+}
+
+async fn kill(State(s): State<Shared>, axum::Json(b): axum::Json<KillBody>) -> Response {
+    ask(
+        &s,
+        Ask::Kill {
+            cancel_all: b.cancel_all,
+            action: b.action,
+        },
+    )
+    .await
+}
+
+async fn resume(State(s): State<Shared>, axum::Json(a): axum::Json<answer::Action>) -> Response {
+    ask(&s, Ask::Resume(a)).await
+}
+
+async fn reset_breaker(
+    State(s): State<Shared>,
+    axum::Json(a): axum::Json<answer::Action>,
+) -> Response {
+    ask(&s, Ask::ResetBreaker(a)).await
+}
+
+async fn pause(State(s): State<Shared>, UrlPath(name): UrlPath<String>) -> Response {
+    ask(&s, Ask::Pause { name, paused: true }).await
+}
+
+async fn unpause(State(s): State<Shared>, UrlPath(name): UrlPath<String>) -> Response {
+    ask(
+        &s,
+        Ask::Pause {
+            name,
+            paused: false,
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize)]

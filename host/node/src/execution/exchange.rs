@@ -30,6 +30,7 @@ use sha2::Sha256;
 
 use super::rate_limit::{Class, Limits, RateLimiter};
 use super::retry::RetryPolicy;
+use crate::control::metrics;
 
 /// The authenticated client.
 pub type AuthClient = Client<Authenticated<Normal>>;
@@ -94,6 +95,20 @@ pub enum ExchangeError {
         /// What is wrong.
         reason: String,
     },
+}
+
+impl ExchangeError {
+    /// The class of error, for metrics: `refused`, `restricted`, `unknown`, `unavailable`
+    /// or `local`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ExchangeError::Refused { .. } => "refused",
+            ExchangeError::Restricted { .. } => "restricted",
+            ExchangeError::Unknown { .. } => "unknown",
+            ExchangeError::Unavailable { .. } => "unavailable",
+            ExchangeError::Local { .. } => "local",
+        }
+    }
 }
 
 /// How to treat one failed attempt.
@@ -400,6 +415,24 @@ impl Exchange {
         F: Fn(&'a AuthClient) -> Fut,
         Fut: Future<Output = Result<T, SdkError>>,
     {
+        let result = self.call_with_retries(what, class, effect, f).await;
+        if let Err(e) = &result {
+            metrics::exchange_error(e.kind());
+        }
+        result
+    }
+
+    async fn call_with_retries<'a, T, F, Fut>(
+        &'a self,
+        what: &str,
+        class: Class,
+        effect: bool,
+        f: F,
+    ) -> Result<T, ExchangeError>
+    where
+        F: Fn(&'a AuthClient) -> Fut,
+        Fut: Future<Output = Result<T, SdkError>>,
+    {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -408,6 +441,7 @@ impl Exchange {
             let started = std::time::Instant::now();
             let outcome = tokio::time::timeout(self.policy.timeout, f(&self.client)).await;
             self.limiter.observe(started.elapsed());
+            metrics::exchange_call(class.as_str(), started.elapsed());
             let failure = match outcome {
                 Ok(Ok(v)) => return Ok(v),
                 Ok(Err(e)) => classify_sdk(what, &e, effect),
@@ -507,6 +541,18 @@ impl Exchange {
         body: &str,
         n: usize,
     ) -> Result<Vec<PostOrderResponse>, ExchangeError> {
+        let result = self.post_with_retries(body, n).await;
+        if let Err(e) = &result {
+            metrics::exchange_error(e.kind());
+        }
+        result
+    }
+
+    async fn post_with_retries(
+        &self,
+        body: &str,
+        n: usize,
+    ) -> Result<Vec<PostOrderResponse>, ExchangeError> {
         let endpoint = if n == 1 { "order" } else { "orders" };
         let url = format!("{}{endpoint}", self.base);
         // The signed path is the URL's whole path, a base path prefix included.
@@ -545,6 +591,7 @@ impl Exchange {
             })
             .await;
             self.limiter.observe(started.elapsed());
+            metrics::exchange_call(Class::Order.as_str(), started.elapsed());
             let failure = match sent {
                 Err(_) => {
                     return Err(ExchangeError::Unknown {

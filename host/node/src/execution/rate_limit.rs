@@ -24,6 +24,16 @@ pub enum Class {
 }
 
 impl Class {
+    /// Its name in metrics: `order`, `cancel`, `heartbeat` or `read`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Order => "order",
+            Class::Cancel => "cancel",
+            Class::Heartbeat => "heartbeat",
+            Class::Read => "read",
+        }
+    }
+
     /// Goes before waiting orders and reads: taking risk off and keeping the dead-man
     /// switch alive must not queue behind new risk.
     pub fn is_urgent(self) -> bool {

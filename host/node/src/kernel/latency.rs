@@ -17,6 +17,12 @@ impl Latency {
         self.count += 1;
     }
 
+    /// Callbacks counted in each bucket: bucket `b` holds durations below `2^b` ns (and
+    /// at least `2^(b-1)`), the last one everything longer.
+    pub fn buckets(&self) -> &[u64; 32] {
+        &self.buckets
+    }
+
     /// The `q` quantile (0..=1) as a bucket's upper bound, ns (0 with no samples).
     pub fn quantile(&self, q: f64) -> u64 {
         if self.count == 0 {

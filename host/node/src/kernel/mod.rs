@@ -22,6 +22,7 @@
 
 mod latency;
 mod summary;
+mod tape;
 mod timers;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -30,8 +31,11 @@ use std::sync::Arc;
 use polybox_core::desk::Desk;
 use polybox_core::ids::{StrategyId, TokenId};
 use polybox_core::market_message::MarketMessage;
+use polybox_core::money::Usdc;
 
+pub use latency::Latency;
 pub use summary::{StrategySummary, Summary};
+pub use tape::{EquityPoint, Tape};
 pub use timers::Timers;
 
 use crate::sandbox::{self, Fault, Instance, LoadedStrategy, Sandbox, wit};
@@ -134,6 +138,7 @@ pub struct Kernel {
     slots: Vec<Slot>,
     subscribers: BTreeMap<TokenId, Vec<usize>>,
     events: u64,
+    tape: Tape,
 }
 
 impl std::fmt::Debug for Kernel {
@@ -162,6 +167,7 @@ impl Kernel {
             slots: Vec::new(),
             subscribers: BTreeMap::new(),
             events: 0,
+            tape: Tape::default(),
         }
     }
 
@@ -305,6 +311,33 @@ impl Kernel {
         Ok(())
     }
 
+    /// Pause a strategy (`true`: its open orders are cancelled and its new orders refused;
+    /// it keeps receiving events so it is current when resumed) or let it trade again.
+    pub fn pause(&mut self, name: &str, paused: bool) -> Result<(), KernelError> {
+        let Some(id) = self
+            .slots
+            .iter()
+            .find(|s| &*s.name == name && s.status != Status::Unloaded)
+            .map(|s| s.id)
+        else {
+            return Err(KernelError::Unknown {
+                name: name.to_owned(),
+                loaded: self.names(),
+            });
+        };
+        let desk = &mut self.world_mut().desk;
+        if paused {
+            desk.pause(id);
+            let cancelled = desk.cancel_all(id, None, None);
+            tracing::warn!(strategy = %name, cancelled, "strategy paused by the operator; its open orders are cancelled");
+            self.settle();
+        } else {
+            desk.unpause(id);
+            tracing::warn!(strategy = %name, "strategy resumed by the operator");
+        }
+        Ok(())
+    }
+
     /// Names of the strategies loaded (and not unloaded).
     fn names(&self) -> String {
         self.slots
@@ -410,6 +443,22 @@ impl Kernel {
         let events = self.world_mut().desk.apply(msg);
         self.settle();
         self.deliver(&events);
+        if self.tape.due(ts) {
+            let pnl: Usdc = self
+                .slots
+                .iter()
+                .map(|s| {
+                    let p = self.desk().pnl(s.id);
+                    p.realized + p.unrealized
+                })
+                .sum();
+            self.tape.sample(ts, pnl);
+        }
+    }
+
+    /// Recent fills and the equity curve.
+    pub fn tape(&self) -> &Tape {
+        &self.tape
     }
 
     /// Trade on the exchange: approved orders become commands ([`Kernel::take_commands`])
@@ -444,8 +493,9 @@ impl Kernel {
         unknown
     }
 
-    /// Carry out `polybox kill --cancel-all` once per engagement of the kill switch.
-    fn check_kill_switch(&mut self) {
+    /// Read the kill switch (checked before every market event; call it after engaging
+    /// the switch to act at once): `--cancel-all` is carried out once per engagement.
+    pub fn check_kill_switch(&mut self) {
         let ks = self.desk().gate().kill_switch().clone();
         if !ks.is_engaged() {
             self.killed_all = false;
@@ -552,6 +602,9 @@ impl Kernel {
         while self.world().desk.has_updates() {
             let updates = self.world_mut().desk.take_updates();
             for u in updates {
+                if let Some(f) = &u.last_fill {
+                    self.tape.fill(f);
+                }
                 let Some(idx) = self.slots.iter().position(|s| s.id == u.strategy) else {
                     continue;
                 };
@@ -626,6 +679,35 @@ impl Kernel {
             .iter()
             .map(|s| (s.callbacks.quantile(0.5), s.callbacks.quantile(0.99)))
             .collect()
+    }
+
+    /// The name of the strategy of this id.
+    pub fn strategy_name(&self, id: StrategyId) -> Option<&str> {
+        self.slots.iter().find(|s| s.id == id).map(|s| &*s.name)
+    }
+
+    /// Every strategy's id, in load order (unloaded ones included).
+    pub fn strategy_ids(&self) -> impl Iterator<Item = StrategyId> + '_ {
+        self.slots.iter().map(|s| s.id)
+    }
+
+    /// Lift a bankroll-floor halt (the operator's `resume`).
+    pub fn clear_halt(&mut self) {
+        self.world_mut().desk.gate_mut().ledger_mut().clear_halt();
+    }
+
+    /// Reset the consecutive-loss breaker (the operator's decision); returns why it had
+    /// tripped, if it had.
+    pub fn reset_breaker(&mut self) -> Option<String> {
+        let ledger = self.world_mut().desk.gate_mut().ledger_mut();
+        let was = ledger.breaker().map(|t| t.reason.clone());
+        ledger.reset_breaker();
+        was
+    }
+
+    /// Every strategy's name and callback-time histogram, in load order.
+    pub fn callback_histograms(&self) -> impl Iterator<Item = (&str, &Latency)> + '_ {
+        self.slots.iter().map(|s| (&*s.name, &s.callbacks))
     }
 
     /// Counters, P&L and health of every strategy.

@@ -37,7 +37,7 @@ pub struct StrategySummary {
     pub slippage_warnings: u64,
     /// The worst slippage of a fill, percent.
     pub worst_slippage_pct: rust_decimal::Decimal,
-    /// Paused for slippage: new orders refused until the operator resumes it.
+    /// Paused (by the operator, or for slippage): new orders refused until resumed.
     pub paused: bool,
     /// Realised P&L (fees included), USDC.
     pub realized_pnl: Usdc,
