@@ -197,16 +197,54 @@ async fn a_dropped_or_stalled_user_channel_is_reopened_and_brings_what_followed(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_most_verbose_logs_of_a_live_run_hold_no_secret() {
     let (clob, mut market, dir, _chain) = fakes(71).await;
-    let sets = [format!("exchange.user_ws_url=\"{}\"", clob.ws_url())];
-    let host = super::exchange::live_command_with(&clob, &market.url(), dir.path(), "4", &sets)
+    let sets = [
+        format!("exchange.user_ws_url=\"{}\"", clob.ws_url()),
+        "log.level=\"trace\"".to_owned(),
+        "control.listen=\"127.0.0.1:0\"".to_owned(),
+    ];
+    let host = super::exchange::live_command_with(&clob, &market.url(), dir.path(), "5", &sets)
         .env("POLYBOX_LOG", "trace")
         .spawn()
         .unwrap();
     fill_bids(&clob, &mut market, 1, |_| {}).await;
+    // The metrics of a live run carry the exchange's call latencies and the fill.
+    let metrics = super::control::scrape_until(dir.path(), |m| {
+        m.contains("polybox_fills_total{strategy=\"spread_quoter\"} 1")
+    })
+    .await;
+    for name in [
+        "polybox_exchange_call_seconds_bucket{class=\"order\"",
+        "polybox_exchange_call_seconds_count{class=\"",
+        "polybox_feed_frames_total",
+        "polybox_orders{state=\"",
+    ] {
+        assert!(metrics.contains(name), "{name} in:\n{metrics}");
+    }
     let out = host.wait_with_output().await.unwrap();
     assert!(out.status.success());
-    let logs = String::from_utf8_lossy(&out.stderr);
-    assert!(logs.lines().count() > 50, "trace logs were written: {logs}");
+    let terminal = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        terminal.lines().count() > 50,
+        "trace logs were written: {terminal}"
+    );
+    // The JSON log file, at trace too: one object per line with structured fields.
+    let mut file = String::new();
+    for f in std::fs::read_dir(dir.path().join("logs")).unwrap() {
+        file += &std::fs::read_to_string(f.unwrap().path()).unwrap();
+    }
+    let lines: Vec<serde_json::Value> = file
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines.len() > 50, "trace lines in the file: {}", lines.len());
+    let fill = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "fill")
+        .unwrap_or_else(|| panic!("a fill in the file log:\n{file}"));
+    assert_eq!(fill["fields"]["strategy"], "spread_quoter", "{fill}");
+    assert!(fill["fields"]["order"].is_string(), "{fill}");
+    assert!(fill["fields"]["token"].is_string(), "{fill}");
+    let logs = format!("{terminal}\n{file}");
     let me = alloy::signers::local::PrivateKeySigner::from_str(super::exchange::KEY)
         .unwrap()
         .address();

@@ -78,6 +78,9 @@ pub enum Command {
     /// The running host's strategies (through its control API).
     #[command(subcommand)]
     Strategy(StrategyCommand),
+    /// Start a new strategy crate from the template: it builds with `polybox build` and
+    /// its test runs with `cargo test`.
+    NewStrategy(NewStrategyArgs),
 }
 
 /// `polybox strategy ...`.
@@ -108,6 +111,28 @@ pub enum StrategyCommand {
         /// The new component (its file stem must be the name).
         file: PathBuf,
     },
+    /// Stop a strategy trading: its open orders are cancelled and its new intents refused
+    /// until `polybox strategy resume`; it keeps receiving events.
+    Pause {
+        /// The strategy's name.
+        name: String,
+    },
+    /// Let a paused strategy trade again.
+    Resume {
+        /// The strategy's name.
+        name: String,
+    },
+}
+
+/// `polybox new-strategy`.
+#[derive(Debug, Args)]
+pub struct NewStrategyArgs {
+    /// Folder of the new crate (created; must not exist). Its last component names the
+    /// crate; the strategy is named after it with `-` as `_`.
+    pub path: PathBuf,
+    /// The polybox SDK the crate depends on (default: this polybox's `sdk/`).
+    #[arg(long)]
+    pub sdk: Option<PathBuf>,
 }
 
 /// `polybox wallet`.

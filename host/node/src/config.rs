@@ -62,6 +62,8 @@ pub struct HostConfig {
     pub wallet: crate::wallet::WalletConfig,
     /// The control API of a running host.
     pub control: crate::control::ControlConfig,
+    /// The JSON log file of a running host.
+    pub log: crate::logs::LogConfig,
     /// Token ids `polybox run` trades when `--markets` is not given.
     pub markets: Vec<String>,
     /// Per-strategy grants and configs, by strategy name (the `.wasm` file stem).
@@ -310,6 +312,9 @@ impl HostConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut problems = self.risk.problems();
         let s = &self.sandbox;
+        if let Err(e) = self.log.check() {
+            problems.push(e);
+        }
         if s.fuel_per_callback == 0 {
             problems.push("sandbox.fuel_per_callback must be above 0".to_owned());
         }

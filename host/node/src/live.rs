@@ -86,36 +86,6 @@ fn live_session(
     )?)
 }
 
-/// The control API, when `control.listen` is set; a port that cannot be had is a warning
-/// (the kill switch file still works).
-fn start_control(
-    runtime: &tokio::runtime::Runtime,
-    config: &HostConfig,
-    kernel: &crate::kernel::Kernel,
-) -> Option<mpsc::Receiver<crate::control::Request>> {
-    if config.control.listen.is_empty() {
-        return None;
-    }
-    let (tx, rx) = mpsc::channel(16);
-    match runtime.block_on(crate::control::start(
-        &config.control,
-        &config.store.dir,
-        Arc::clone(kernel.sandbox()),
-        tx,
-    )) {
-        Ok(addr) => {
-            tracing::info!(
-                "control API on http://{addr}/api/ (bearer token in the state dir's control.token)"
-            );
-            Some(rx)
-        }
-        Err(e) => {
-            tracing::warn!("no control API: {e}");
-            None
-        }
-    }
-}
-
 /// What the run loop waits for.
 enum Input {
     Feed(FeedEvent),
@@ -380,7 +350,12 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
             Duration::from_millis(500),
         )
     });
-    let mut control = start_control(&runtime, config, &kernel);
+    let mut control = crate::control::open(
+        &runtime,
+        &config.control,
+        &config.store.dir,
+        Arc::clone(kernel.sandbox()),
+    );
     let (mut poll, mut beat) = runtime.block_on(async {
         (
             tokio::time::interval(Duration::from_millis(config.exchange.poll_ms.max(100))),
@@ -524,8 +499,7 @@ pub fn run(config: &HostConfig, opts: &RunOptions) -> Result<ReplayReport, Repla
     }
     runtime.shutdown_timeout(Duration::from_secs(1));
     if control.is_some() {
-        // No host answers there any more.
-        let _ = std::fs::remove_file(crate::control::addr_path(&config.store.dir));
+        crate::control::close(&config.store.dir);
     }
     if let Some(mut r) = recorder {
         r.flush()?;

@@ -87,7 +87,7 @@ fn store_failure(e: StoreError) -> Failure {
 /// Record an operator action: who (the user), when (wall clock), why.
 fn journal(config: &HostConfig, action: &str, reason: &str) -> Result<(), Failure> {
     let store = Store::open(&config.store.dir).map_err(store_failure)?;
-    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+    let who = user();
     store
         .journal(&JournalEntry {
             ts_ms: WallClock.now_ms(),
@@ -96,6 +96,11 @@ fn journal(config: &HostConfig, action: &str, reason: &str) -> Result<(), Failur
             reason: reason.to_owned(),
         })
         .map_err(store_failure)
+}
+
+/// Who is at the keyboard, for the journal.
+fn user() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned())
 }
 
 fn config_path(cli: &Cli) -> Option<PathBuf> {
@@ -269,8 +274,52 @@ fn run(cli: Cli) -> Result<(), Failure> {
             println!("{name} swapped for {}", path.display());
             Ok(())
         }
+        Command::Strategy(StrategyCommand::Pause { name }) => {
+            control_call(
+                &config()?,
+                "POST",
+                &format!("/api/strategies/{name}/pause"),
+                None,
+            )?;
+            println!("{name} paused: its open orders are cancelled and new ones refused");
+            Ok(())
+        }
+        Command::Strategy(StrategyCommand::Resume { name }) => {
+            control_call(
+                &config()?,
+                "POST",
+                &format!("/api/strategies/{name}/resume"),
+                None,
+            )?;
+            println!("{name} may trade again");
+            Ok(())
+        }
+        Command::NewStrategy(a) => {
+            let sdk = a.sdk.clone().unwrap_or_else(polybox::scaffold::default_sdk);
+            let dir = polybox::scaffold::new_strategy(&a.path, &sdk).map_err(|e| match e {
+                polybox::scaffold::ScaffoldError::Io { .. } => Failure::runtime(e),
+                _ => Failure::input(e),
+            })?;
+            println!(
+                "created {d}: build it with `polybox build {d}`, test it with `cargo test --manifest-path {d}/Cargo.toml`",
+                d = dir.display()
+            );
+            Ok(())
+        }
         Command::Kill(a) => {
             let config = config()?;
+            let body = serde_json::json!({ "cancel_all": a.cancel_all, "reason": a.reason, "who": user() });
+            if host_call(&config, "POST", "/api/kill", Some(body))?.is_some() {
+                println!(
+                    "kill switch engaged on the running host: new orders are refused{}",
+                    if a.cancel_all {
+                        "; its open orders are cancelled"
+                    } else {
+                        ""
+                    }
+                );
+                return Ok(());
+            }
             let ks = KillSwitch::new(&config.kill_switch.path);
             let done = if a.cancel_all {
                 ks.engage_cancel_all(&a.reason)
@@ -299,6 +348,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Resume(a) => {
             let config = config()?;
+            let body = serde_json::json!({ "reason": a.reason, "who": user() });
+            if host_call(&config, "POST", "/api/resume", Some(body))?.is_some() {
+                println!("kill switch released on the running host: trading may resume");
+                return Ok(());
+            }
             let ks = KillSwitch::new(&config.kill_switch.path);
             ks.release().map_err(|e| {
                 Failure::runtime(format!("cannot remove {}: {e}", ks.path().display()))
@@ -318,6 +372,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Risk(RiskCommand::ResetBreaker { reason }) => {
             let config = config()?;
+            // A running host owns the ledger: it resets it (a reset written here would be
+            // overwritten by its next save).
+            let body = serde_json::json!({ "reason": reason, "who": user() });
+            if let Some(v) = host_call(&config, "POST", "/api/risk/reset-breaker", Some(body))? {
+                match v["was_tripped"].as_str() {
+                    Some(r) => println!("breaker reset on the running host (was tripped: {r})"),
+                    None => println!("breaker was not tripped; losing streak cleared"),
+                }
+                return Ok(());
+            }
             let store = Store::open(&config.store.dir).map_err(store_failure)?;
             let Some(mut ledger) = store.load_ledger().map_err(store_failure)? else {
                 return Err(Failure::input(format!(
@@ -378,19 +442,32 @@ fn run(cli: Cli) -> Result<(), Failure> {
 /// One call to the running host's control API (address and token from the state dir,
 /// or `control.token` / `$POLYBOX_CONTROL_TOKEN`).
 fn control_call(
-    config: &polybox::config::HostConfig,
+    config: &HostConfig,
     method: &str,
     path: &str,
     body: Option<serde_json::Value>,
 ) -> Result<serde_json::Value, Failure> {
+    host_call(config, method, path, body)?.ok_or_else(|| {
+        Failure::input(format!(
+            "no running host with state dir {}: start `polybox run`, or pass --set store.dir=…",
+            config.store.dir.display()
+        ))
+    })
+}
+
+/// [`control_call`], or `None` when no host runs with this state dir (no address file, or
+/// nothing listens there any more).
+fn host_call(
+    config: &HostConfig,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> Result<Option<serde_json::Value>, Failure> {
     use polybox::control::{addr_path, client_token};
     let dir = &config.store.dir;
-    let addr = std::fs::read_to_string(addr_path(dir)).map_err(|e| {
-        Failure::input(format!(
-            "no running host with state dir {} ({e}): start `polybox run`, or pass --set store.dir=…",
-            dir.display()
-        ))
-    })?;
+    let Ok(addr) = std::fs::read_to_string(addr_path(dir)) else {
+        return Ok(None);
+    };
     let token = client_token(&config.control, dir).map_err(Failure::input)?;
     let url = format!("http://{}{path}", addr.trim());
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -403,16 +480,25 @@ fn control_call(
             "POST" => client.post(&url).json(&body.unwrap_or_default()),
             _ => client.get(&url),
         };
-        let resp = req
+        let resp = match req
             .bearer_auth(token)
             .timeout(std::time::Duration::from_secs(30))
             .send()
             .await
-            .map_err(|e| Failure::runtime(format!("the host at {url} did not answer: {e}")))?;
+        {
+            Ok(r) => r,
+            // A host that crashed left its address behind.
+            Err(e) if e.is_connect() => return Ok(None),
+            Err(e) => {
+                return Err(Failure::runtime(format!(
+                    "the host at {url} did not answer: {e}"
+                )));
+            }
+        };
         let status = resp.status();
         let v: serde_json::Value = resp.json().await.unwrap_or_default();
         if status.is_success() {
-            Ok(v)
+            Ok(Some(v))
         } else {
             let why = v["error"].as_str().unwrap_or("no reason given").to_owned();
             Err(if status.is_client_error() && status.as_u16() != 409 {
@@ -425,7 +511,7 @@ fn control_call(
 }
 
 /// `polybox wallet`: read the chain and print what the funder holds and lacks.
-fn wallet(config: &polybox::config::HostConfig, a: &cli::WalletArgs) -> Result<(), Failure> {
+fn wallet(config: &HostConfig, a: &cli::WalletArgs) -> Result<(), Failure> {
     let mut settings = config.wallet.clone();
     if let Some(u) = &a.rpc_url {
         settings.rpc_url = u.clone();
@@ -483,26 +569,17 @@ fn wallet(config: &polybox::config::HostConfig, a: &cli::WalletArgs) -> Result<(
     Ok(())
 }
 
-fn main() -> ExitCode {
-    // Libraries that log what they send or receive at trace would log secrets: the
-    // exchange client (response bodies with derived API credentials) and the WebSocket
-    // library (frames, the user channel's subscription with its credentials). They never
-    // go below debug, whatever POLYBOX_LOG says.
-    let mut filter = tracing_subscriber::EnvFilter::try_from_env("POLYBOX_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    for target in [
-        "polymarket_client_sdk_v2",
-        "tungstenite",
-        "tokio_tungstenite",
-    ] {
-        if let Ok(d) = format!("{target}=debug").parse() {
-            filter = filter.add_directive(d);
-        }
+/// `polybox run` also logs JSON lines to a file (`[log]`); a config that cannot be read
+/// is reported by the command itself.
+fn log_file(cli: &Cli) -> Option<(PathBuf, polybox::logs::LogConfig)> {
+    if !matches!(cli.command, Command::Run(_)) {
+        return None;
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    let config = HostConfig::load(config_path(cli).as_deref(), &cli.sets).ok()?;
+    Some((config.log.folder(&config.store.dir), config.log))
+}
+
+fn main() -> ExitCode {
     let cli = match Cli::parse_args(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {
@@ -511,6 +588,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let _logs = polybox::logs::init(log_file(&cli));
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {

@@ -11,6 +11,7 @@ use polybox_core::risk::{Gate, Ledger};
 use serde::Serialize;
 
 use crate::config::HostConfig;
+use crate::control::{self, Request, answer::Context};
 use crate::kernel::{Kernel, KernelError, Summary};
 use crate::market::recording::{Recording, RecordingError};
 use crate::sandbox::{Deadline, LoadError, Sandbox};
@@ -276,14 +277,32 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
     let first_ts = recording.records.first().map_or(0, |r| r.recv_ts);
     // Replay time is the recorded receive time, never behind itself.
     let mut clock = ReplayClock::default();
+    // A paced replay can be watched and steered like a live session.
+    let state_dir = opts.state.as_deref().unwrap_or(&config.store.dir);
+    let mut watch = match opts.speed {
+        Some(_) => Watch::open(config, state_dir, &kernel)?,
+        None => None,
+    };
     for record in &recording.records {
         clock.advance_to(record.recv_ts);
         if let Some(speed) = opts.speed {
             let due = Duration::from_secs_f64(
                 record.recv_ts.saturating_sub(first_ts) as f64 / 1000.0 / speed,
             );
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                std::thread::sleep(wait);
+            let cx = |uptime| Context {
+                mode: "paper",
+                uptime,
+                feed: None,
+                config,
+                state_dir,
+            };
+            match watch.as_mut() {
+                Some(w) => w.serve_until(&mut kernel, started, due, cx),
+                None => {
+                    if let Some(wait) = due.checked_sub(started.elapsed()) {
+                        std::thread::sleep(wait);
+                    }
+                }
             }
         }
         for msg in &record.messages {
@@ -305,6 +324,9 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
             }
         }
     }
+    if let Some(w) = watch {
+        w.close();
+    }
     let elapsed = started.elapsed();
     let summary = kernel.summary();
     let secs = elapsed.as_secs_f64().max(1e-9);
@@ -316,6 +338,65 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
         elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         summary,
     })
+}
+
+/// The control API of a paced replay, answered between records and while waiting for the
+/// next one.
+struct Watch {
+    runtime: tokio::runtime::Runtime,
+    requests: tokio::sync::mpsc::Receiver<Request>,
+    state_dir: PathBuf,
+}
+
+impl Watch {
+    /// Serve `[control]` (none when `control.listen` is empty or cannot be had).
+    fn open(
+        config: &HostConfig,
+        state_dir: &Path,
+        kernel: &Kernel,
+    ) -> Result<Option<Watch>, ReplayError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| ReplayError::Host(format!("cannot start the control API: {e}")))?;
+        let requests = control::open(
+            &runtime,
+            &config.control,
+            state_dir,
+            Arc::clone(kernel.sandbox()),
+        );
+        Ok(requests.map(|requests| Watch {
+            runtime,
+            requests,
+            state_dir: state_dir.to_owned(),
+        }))
+    }
+
+    /// Answer requests until `due` after `started` (wall time), then return.
+    fn serve_until<'a>(
+        &mut self,
+        kernel: &mut Kernel,
+        started: Instant,
+        due: Duration,
+        cx: impl Fn(Duration) -> Context<'a>,
+    ) {
+        let deadline = tokio::time::Instant::from_std(started + due);
+        let requests = &mut self.requests;
+        while let Ok(Some(request)) = self
+            .runtime
+            .block_on(async { tokio::time::timeout_at(deadline, requests.recv()).await })
+        {
+            let answer = control::answer::answer(kernel, request.ask, &cx(started.elapsed()));
+            let _ = request.reply.send(answer);
+        }
+    }
+
+    /// Stop serving; the state dir no longer names an address.
+    fn close(self) {
+        control::close(&self.state_dir);
+        self.runtime.shutdown_timeout(Duration::from_secs(1));
+    }
 }
 
 /// The human-readable summary.

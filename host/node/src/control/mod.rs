@@ -219,6 +219,39 @@ pub async fn start(
     Ok(addr)
 }
 
+/// Start the control API on `runtime` when `config.listen` is set, and return the
+/// channel its requests arrive on; a port that cannot be had is a warning (the kill switch
+/// file still works).
+pub fn open(
+    runtime: &tokio::runtime::Runtime,
+    config: &ControlConfig,
+    state_dir: &Path,
+    sandbox: Arc<Sandbox>,
+) -> Option<mpsc::Receiver<Request>> {
+    if config.listen.is_empty() {
+        return None;
+    }
+    let (tx, rx) = mpsc::channel(16);
+    match runtime.block_on(start(config, state_dir, sandbox, tx)) {
+        Ok(addr) => {
+            tracing::info!(
+                "control API on http://{addr}/ (dashboard; bearer token in {})",
+                token_path(state_dir).display()
+            );
+            Some(rx)
+        }
+        Err(e) => {
+            tracing::warn!("no control API: {e}");
+            None
+        }
+    }
+}
+
+/// The run is over: no host answers at the state dir's address any more.
+pub fn close(state_dir: &Path) {
+    let _ = std::fs::remove_file(addr_path(state_dir));
+}
+
 /// Equal in time whatever the first difference (the token is a secret).
 fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0

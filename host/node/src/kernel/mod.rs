@@ -602,12 +602,22 @@ impl Kernel {
         while self.world().desk.has_updates() {
             let updates = self.world_mut().desk.take_updates();
             for u in updates {
-                if let Some(f) = &u.last_fill {
-                    self.tape.fill(f);
-                }
                 let Some(idx) = self.slots.iter().position(|s| s.id == u.strategy) else {
                     continue;
                 };
+                if let Some(f) = &u.last_fill {
+                    self.tape.fill(f);
+                    tracing::info!(
+                        strategy = %self.slots[idx].name,
+                        token = %f.token.short(),
+                        order = %f.order,
+                        side = ?f.side,
+                        price = %f.price,
+                        size = %f.size,
+                        fee = %f.fee,
+                        "fill"
+                    );
+                }
                 let event = sandbox::order_update(&u);
                 if self.slots[idx].instance.is_none() {
                     self.slots[idx].pending.push_back(event);
