@@ -43,6 +43,16 @@ impl KillSwitch {
         std::fs::read_to_string(&self.path).is_ok_and(|t| t.lines().next() == Some(CANCEL_ALL))
     }
 
+    /// Why it was engaged (the file's text without the cancel-all marker), when it is.
+    pub fn reason(&self) -> Option<String> {
+        let text = std::fs::read_to_string(&self.path).ok()?;
+        let text = text
+            .strip_prefix(CANCEL_ALL)
+            .filter(|rest| rest.starts_with('\n') || rest.is_empty())
+            .unwrap_or(&text);
+        Some(text.trim().to_owned())
+    }
+
     /// Release: remove the file (a missing file is already released).
     pub fn release(&self) -> std::io::Result<()> {
         match std::fs::remove_file(&self.path) {
@@ -65,8 +75,10 @@ mod tests {
         ks.engage("test").unwrap();
         assert!(ks.is_engaged());
         assert!(!ks.wants_cancel_all());
-        ks.engage_cancel_all("test").unwrap();
+        assert_eq!(ks.reason().as_deref(), Some("test"));
+        ks.engage_cancel_all("cancel-allowed drill").unwrap();
         assert!(ks.wants_cancel_all());
+        assert_eq!(ks.reason().as_deref(), Some("cancel-allowed drill"));
         ks.release().unwrap();
         assert!(!ks.is_engaged());
         ks.release().unwrap();

@@ -16,7 +16,11 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt};
 
 /// Targets capped at debug (see the module docs).
-const CAPPED: [&str; 3] = ["polymarket_client_sdk_v2", "tungstenite", "tokio_tungstenite"];
+const CAPPED: [&str; 3] = [
+    "polymarket_client_sdk_v2",
+    "tungstenite",
+    "tokio_tungstenite",
+];
 
 /// `[log]`: the JSON log file of `polybox run`.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -78,9 +82,11 @@ fn capped(mut filter: EnvFilter) -> EnvFilter {
 /// folder and config. A file that cannot be opened is said on the terminal; the host runs
 /// on without it.
 pub fn init(file: Option<(PathBuf, LogConfig)>) -> Guard {
-    let terminal = fmt::layer().with_writer(std::io::stderr).with_filter(capped(
-        EnvFilter::try_from_env("POLYBOX_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
-    ));
+    let terminal = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(capped(
+            EnvFilter::try_from_env("POLYBOX_LOG").unwrap_or_else(|_| EnvFilter::new("warn")),
+        ));
     let mut problem = None;
     let json = file.and_then(|(dir, config)| {
         let filter = match EnvFilter::try_new(&config.level) {

@@ -139,11 +139,10 @@ fn journal(cx: &Context<'_>, action: &str, a: &Action) -> Result<(), String> {
 
 fn kill_switch(kernel: &Kernel) -> Value {
     let ks = kernel.desk().gate().kill_switch();
-    let engaged = ks.is_engaged();
     json!({
-        "engaged": engaged,
+        "engaged": ks.is_engaged(),
         "path": ks.path(),
-        "reason": engaged.then(|| std::fs::read_to_string(ks.path()).unwrap_or_default().trim().to_owned()),
+        "reason": ks.reason(),
     })
 }
 

@@ -210,7 +210,10 @@ mod tests {
         let manifest = std::fs::read_to_string(made.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("name = \"demo-bot\""), "{manifest}");
         assert!(manifest.contains("[workspace]"), "{manifest}");
-        assert!(manifest.contains("polybox-sdk = { path = \"/"), "{manifest}");
+        assert!(
+            manifest.contains("polybox-sdk = { path = \"/"),
+            "{manifest}"
+        );
         let lib = std::fs::read_to_string(made.join("src/lib.rs")).unwrap();
         assert!(lib.contains("export_strategy!(DemoBot);"), "{lib}");
         assert!(!lib.contains("{{"), "every placeholder is filled: {lib}");
