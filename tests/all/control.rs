@@ -34,7 +34,13 @@ pub(crate) async fn control_of(state: &Path) -> (String, String) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("no control API came up in {}", state.display());
+    panic!(
+        "no control API came up in {}: {:?}",
+        state.display(),
+        std::fs::read_dir(state).map(|d| d
+            .filter_map(|e| Some(e.ok()?.file_name()))
+            .collect::<Vec<_>>())
+    );
 }
 
 /// Scrape `/metrics` of the host with state dir `state` until `done` holds (10 s at most).

@@ -194,18 +194,30 @@ async fn a_dropped_or_stalled_user_channel_is_reopened_and_brings_what_followed(
     feed.abort();
 }
 
+/// Everything at trace but the WebAssembly compiler (megabytes of code generation, no
+/// secrets).
+const TRACE: &str = "trace,cranelift_codegen=info,cranelift_frontend=info,regalloc2=info,wasmtime=info,wasmtime_cranelift=info";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_most_verbose_logs_of_a_live_run_hold_no_secret() {
     let (clob, mut market, dir, _chain) = fakes(71).await;
     let sets = [
         format!("exchange.user_ws_url=\"{}\"", clob.ws_url()),
-        "log.level=\"trace\"".to_owned(),
+        format!("log.level=\"{TRACE}\""),
         "control.listen=\"127.0.0.1:0\"".to_owned(),
     ];
-    let host = super::exchange::live_command_with(&clob, &market.url(), dir.path(), "5", &sets)
-        .env("POLYBOX_LOG", "trace")
+    let host = super::exchange::live_command_with(&clob, &market.url(), dir.path(), "10", &sets)
+        .env("POLYBOX_LOG", TRACE)
         .spawn()
         .unwrap();
+    // Trace logs make the start slow (the compiler logs too): trade once it is up.
+    for _ in 0..600 {
+        if dir.path().join("control.addr").exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        market.step(1);
+    }
     fill_bids(&clob, &mut market, 1, |_| {}).await;
     // The metrics of a live run carry the exchange's call latencies and the fill.
     let metrics = super::control::scrape_until(dir.path(), |m| {

@@ -96,6 +96,10 @@ pub fn init(file: Option<(PathBuf, LogConfig)>) -> Guard {
                 return None;
             }
         };
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            problem = Some(format!("no log file in {}: {e}", dir.display()));
+            return None;
+        }
         let appender = tracing_appender::rolling::Builder::new()
             .rotation(tracing_appender::rolling::Rotation::DAILY)
             .filename_prefix("polybox")
