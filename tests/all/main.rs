@@ -6,6 +6,7 @@
 mod cli;
 mod clob;
 mod control;
+mod dashboard;
 mod exchange;
 mod feed;
 mod fixtures;
