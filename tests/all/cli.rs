@@ -256,3 +256,66 @@ fn speed_paces_the_replay_at_recorded_time() {
     let out = polybox(&["replay", "--strategy", &quoter(), "--speed", "0"]);
     assert_bad_input(&out, &["--speed"]);
 }
+
+#[test]
+fn new_strategy_makes_a_crate_that_builds_trades_and_passes_its_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = polybox_tests::root();
+    let in_dir = |args: &[&str]| {
+        Command::new(polybox_bin())
+            .args(args)
+            .current_dir(dir.path())
+            .env("POLYBOX_LOG", "error")
+            .output()
+            .unwrap()
+    };
+    let made = in_dir(&["new-strategy", "demo"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(String::from_utf8_lossy(&made.stdout).contains("polybox build demo"));
+    // Made once: a second time would overwrite the author's work.
+    let again = in_dir(&["new-strategy", "demo"]);
+    assert_bad_input(&again, &["demo exists already"]);
+    let wasm_target = root.join("target/wasm-build");
+    let built = in_dir(&[
+        "build",
+        "demo",
+        "--target-dir",
+        wasm_target.to_str().unwrap(),
+    ]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let wasm = dir.path().join("target/strategies/demo.wasm");
+    assert!(wasm.exists(), "{}", String::from_utf8_lossy(&built.stdout));
+    // It loads and trades on the bundled sample.
+    let replay = polybox(&["replay", "--strategy", wasm.to_str().unwrap(), "--json"]);
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(report["strategies"][0]["name"], "demo", "{report}");
+    assert!(report["accepted"].as_u64() > Some(0), "{report}");
+    // Its own tests, on the SDK's native harness.
+    let tested = Command::new("cargo")
+        .args(["test", "--quiet", "--manifest-path"])
+        .arg(dir.path().join("demo/Cargo.toml"))
+        .arg("--target-dir")
+        .arg(root.join("target/scaffold-test"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&tested.stdout);
+    assert!(
+        tested.status.success(),
+        "{said}\n{}",
+        String::from_utf8_lossy(&tested.stderr)
+    );
+    assert!(said.contains("5 passed"), "{said}");
+}
