@@ -43,7 +43,7 @@ impl Default for Tape {
 }
 
 impl Tape {
-    /// Keep a fill (the oldest goes once [`FILLS`] are kept).
+    /// Keep a fill (the oldest goes once 200 are kept).
     pub fn fill(&mut self, fill: &Fill) {
         if self.fills.len() == FILLS {
             self.fills.pop_front();
