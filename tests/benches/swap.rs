@@ -1,7 +1,8 @@
-//! Benchmark `swap`: the pause a hot swap makes the kernel take (snapshot of the running
-//! spread quoter, instantiation of the new component, `init`, `restore`), interleaved with
-//! the bundled session's events, and the events that would queue behind it on a live feed.
-//! Writes `target/bench/swap.json`.
+//! Benchmark `swap`: component instantiation alone (a pre-linked `InstancePre` into the
+//! pooling allocator's slots, a fresh store each time), and the pause a hot swap makes the
+//! kernel take (snapshot of the running spread quoter, instantiation of the new component,
+//! `init`, `restore`), interleaved with the bundled session's events, and the events that
+//! would queue behind it on a live feed. Writes `target/bench/swap.json`.
 //!
 //! `cargo bench -p polybox-tests --bench swap`
 
@@ -11,11 +12,13 @@ use std::time::Instant;
 use polybox::config::HostConfig;
 use polybox::market::recording::Recording;
 use polybox::replay::{ReplayOptions, kernel_for};
-use polybox::sandbox::Deadline;
+use polybox::sandbox::{Deadline, Instance};
 use polybox_core::clock::{Clock, ReplayClock};
+use polybox_core::ids::StrategyId;
 use polybox_tests::bench::{Samples, write};
 
 const SWAPS: usize = 1_000;
+const INSTANCES: usize = 5_000;
 
 #[allow(clippy::disallowed_methods)] // a benchmark measures wall time
 fn main() -> anyhow::Result<()> {
@@ -37,6 +40,24 @@ fn main() -> anyhow::Result<()> {
     // Compiled once, off the measured path, as the folder watch compiles off the kernel
     // thread.
     let loaded = Arc::new(kernel.sandbox().load(&quoter)?);
+    // Instantiation alone: store, limits, fuel, and the instance from the pool.
+    let name: Arc<str> = Arc::from("spread_quoter");
+    let mut instantiate = Samples::with_capacity(INSTANCES);
+    for i in 0..INSTANCES + 100 {
+        let t = Instant::now();
+        let instance = Instance::new(
+            kernel.sandbox(),
+            &loaded,
+            StrategyId(1_000),
+            Arc::clone(&name),
+        )
+        .map_err(|f| anyhow::anyhow!("instantiate: {f:?}"))?;
+        let ns = t.elapsed().as_nanos() as u64;
+        drop(instance);
+        if i >= 100 {
+            instantiate.push(ns);
+        }
+    }
     let messages: Vec<(u64, &polybox_core::market_message::MarketMessage)> = recording
         .records
         .iter()
@@ -74,6 +95,7 @@ fn main() -> anyhow::Result<()> {
     write(
         "swap",
         &serde_json::json!({
+            "instantiate": instantiate.summary(),
             "pause": pause.summary(),
             "swaps": summary.swaps,
             "events": summary.events,

@@ -139,9 +139,9 @@ impl FeedBooks {
     }
 }
 
-/// The frames of a simulated session (the exchange's format), `events` lines over
+/// A simulated session as a recording `polybox replay` reads: `events` lines over
 /// `markets` binary markets.
-pub fn simulated_frames(markets: usize, events: usize, seed: u64) -> Vec<String> {
+pub fn simulated_recording(markets: usize, events: usize, seed: u64) -> String {
     let mut out = Vec::new();
     polybox::market::simulate::simulate(
         &polybox::market::simulate::SimParams {
@@ -153,7 +153,13 @@ pub fn simulated_frames(markets: usize, events: usize, seed: u64) -> Vec<String>
         &mut out,
     )
     .unwrap_or_else(|e| panic!("simulating: {e}"));
-    String::from_utf8_lossy(&out)
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The frames of a simulated session (the exchange's format), `events` lines over
+/// `markets` binary markets.
+pub fn simulated_frames(markets: usize, events: usize, seed: u64) -> Vec<String> {
+    simulated_recording(markets, events, seed)
         .lines()
         .map(|l| {
             let v: serde_json::Value =
