@@ -131,6 +131,8 @@ fn level(l: polybox_core::book::Level) -> polybox_sdk::Level {
 /// The native twin of the kernel's delivery: market events, then order updates until none
 /// is left.
 fn native_tick(desk: &mut Desk, q: &mut SpreadQuoter, id: StrategyId, msg: &MarketMessage) {
+    // The kernel reads the kill switch before every market message.
+    std::hint::black_box(desk.gate().kill_switch().is_engaged());
     let events = desk.apply(msg);
     for e in &events {
         if let MarketEvent::Book(b) = e {

@@ -522,13 +522,20 @@ impl Kernel {
 
     fn deliver(&mut self, events: &[polybox_core::desk::MarketEvent]) {
         for e in events {
-            let Some(subs) = self.subscribers.get(e.token()).cloned() else {
+            if !self.subscribers.contains_key(e.token()) {
                 continue;
-            };
+            }
             let wit_event = sandbox::market_event(e);
-            for idx in subs {
+            // By position, not a copy of the list: no allocation per event.
+            let mut k = 0;
+            while let Some(idx) = self
+                .subscribers
+                .get(e.token())
+                .and_then(|s| s.get(k).copied())
+            {
                 self.dispatch(idx, &wit_event);
                 self.settle();
+                k += 1;
             }
         }
     }
