@@ -134,6 +134,8 @@ fn native_tick(desk: &mut Desk, q: &mut SpreadQuoter, id: StrategyId, msg: &Mark
     // The kernel reads the kill switch before every market message.
     std::hint::black_box(desk.gate().kill_switch().is_engaged());
     let events = desk.apply(msg);
+    // Fills the message caused reach the strategy before the message itself.
+    settle(desk, q, id);
     for e in &events {
         if let MarketEvent::Book(b) = e {
             let update = polybox_sdk::BookUpdate {
@@ -157,33 +159,38 @@ fn native_tick(desk: &mut Desk, q: &mut SpreadQuoter, id: StrategyId, msg: &Mark
             };
             q.on_book(&mut NativeHost { desk, id }, &update);
         }
-        while desk.has_updates() {
-            for u in desk.take_updates() {
-                let update = polybox_sdk::OrderUpdate {
-                    id: u.id.0,
-                    token: u.token.to_string(),
-                    side: sdk_side(u.side),
-                    price: u.price.micros(),
-                    size: u.size.micros(),
-                    status: match u.status {
-                        OrderStatus::Open => polybox_sdk::OrderStatus::Open,
-                        OrderStatus::PartiallyFilled => polybox_sdk::OrderStatus::PartiallyFilled,
-                        OrderStatus::Filled => polybox_sdk::OrderStatus::Filled,
-                        OrderStatus::Cancelled => polybox_sdk::OrderStatus::Cancelled,
-                        OrderStatus::Rejected => polybox_sdk::OrderStatus::Rejected,
-                    },
-                    filled: u.filled.micros(),
-                    last_fill: u.last_fill.as_ref().map(|f| polybox_sdk::Fill {
-                        price: f.price.micros(),
-                        size: f.size.micros(),
-                        fee: f.fee.to_micros(),
-                        ts: f.ts,
-                    }),
-                    reason: u.reason.map(reason),
-                    ts: u.ts,
-                };
-                q.on_order(&mut NativeHost { desk, id }, &update);
-            }
+        settle(desk, q, id);
+    }
+}
+
+/// Order updates to their owner until none is left (the kernel's `settle`).
+fn settle(desk: &mut Desk, q: &mut SpreadQuoter, id: StrategyId) {
+    while desk.has_updates() {
+        for u in desk.take_updates() {
+            let update = polybox_sdk::OrderUpdate {
+                id: u.id.0,
+                token: u.token.to_string(),
+                side: sdk_side(u.side),
+                price: u.price.micros(),
+                size: u.size.micros(),
+                status: match u.status {
+                    OrderStatus::Open => polybox_sdk::OrderStatus::Open,
+                    OrderStatus::PartiallyFilled => polybox_sdk::OrderStatus::PartiallyFilled,
+                    OrderStatus::Filled => polybox_sdk::OrderStatus::Filled,
+                    OrderStatus::Cancelled => polybox_sdk::OrderStatus::Cancelled,
+                    OrderStatus::Rejected => polybox_sdk::OrderStatus::Rejected,
+                },
+                filled: u.filled.micros(),
+                last_fill: u.last_fill.as_ref().map(|f| polybox_sdk::Fill {
+                    price: f.price.micros(),
+                    size: f.size.micros(),
+                    fee: f.fee.to_micros(),
+                    ts: f.ts,
+                }),
+                reason: u.reason.map(reason),
+                ts: u.ts,
+            };
+            q.on_order(&mut NativeHost { desk, id }, &update);
         }
     }
 }
@@ -268,6 +275,25 @@ fn main() -> anyhow::Result<()> {
         native.push(t.elapsed().as_nanos() as u64);
     }
     let native_counters = desk.counters(id);
+    // The twins must have done the same thing, or the ratio compares different work.
+    anyhow::ensure!(
+        (
+            wasm_summary.intents,
+            wasm_summary.accepted,
+            wasm_summary.fills
+        ) == (
+            native_counters.intents,
+            native_counters.accepted,
+            native_counters.fills
+        ),
+        "the WASM and native runs diverged: {} / {} / {} intents, accepted, fills against {} / {} / {}",
+        wasm_summary.intents,
+        wasm_summary.accepted,
+        wasm_summary.fills,
+        native_counters.intents,
+        native_counters.accepted,
+        native_counters.fills
+    );
     let (w50, w99) = (wasm.quantile(0.5), wasm.quantile(0.99));
     let (n50, n99) = (native.quantile(0.5), native.quantile(0.99));
     let ratio = |w: u64, n: u64| (w as f64 / n.max(1) as f64 * 100.0).round() / 100.0;
