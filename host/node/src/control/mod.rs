@@ -196,17 +196,17 @@ pub async fn start(
     let app = Router::new()
         .route("/", get(dashboard::page))
         .route("/metrics", get(prometheus))
-        .route("/api/status", get(status))
-        .route("/api/positions", get(positions))
-        .route("/api/orders", get(orders))
-        .route("/api/fills", get(fills))
-        .route("/api/risk", get(risk))
-        .route("/api/snapshot", get(snapshot))
+        .route("/api/status", read(|| Ask::Status))
+        .route("/api/positions", read(|| Ask::Positions))
+        .route("/api/orders", read(|| Ask::Orders))
+        .route("/api/fills", read(|| Ask::Fills))
+        .route("/api/risk", read(|| Ask::Risk))
+        .route("/api/snapshot", read(|| Ask::Snapshot))
         .route("/api/events", get(events))
         .route("/api/kill", post(kill))
         .route("/api/resume", post(resume))
         .route("/api/risk/reset-breaker", post(reset_breaker))
-        .route("/api/strategies", get(strategies).post(load))
+        .route("/api/strategies", read(|| Ask::Strategies).post(load))
         .route("/api/strategies/{name}/swap", post(swap))
         .route("/api/strategies/{name}/unload", post(unload))
         .route("/api/strategies/{name}/pause", post(pause))
@@ -310,62 +310,41 @@ fn answer(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-async fn ask(s: &Shared, ask: Ask) -> Response {
+/// Why the run loop gave no answer.
+enum NoAnswer {
+    /// The run is ending.
+    Stopping,
+    /// It refused, and says why.
+    Refused(String),
+}
+
+/// Ask the run loop.
+async fn ask_value(s: &Shared, ask: Ask) -> Result<Value, NoAnswer> {
     let (reply, rx) = oneshot::channel();
-    if s.loop_tx.send(Request { ask, reply }).await.is_err() {
-        return answer(
-            StatusCode::SERVICE_UNAVAILABLE,
-            json!({"error": "the host is stopping"}),
-        );
-    }
-    match rx.await {
-        Ok(Ok(v)) => answer(StatusCode::OK, v),
-        Ok(Err(e)) => answer(StatusCode::CONFLICT, json!({ "error": e })),
-        Err(_) => answer(
+    s.loop_tx
+        .send(Request { ask, reply })
+        .await
+        .map_err(|_| NoAnswer::Stopping)?;
+    rx.await
+        .map_err(|_| NoAnswer::Stopping)?
+        .map_err(NoAnswer::Refused)
+}
+
+/// Ask the run loop and answer in JSON: 200, 409 with the refusal, or 503 while stopping.
+async fn ask(s: &Shared, ask: Ask) -> Response {
+    match ask_value(s, ask).await {
+        Ok(v) => answer(StatusCode::OK, v),
+        Err(NoAnswer::Refused(e)) => answer(StatusCode::CONFLICT, json!({ "error": e })),
+        Err(NoAnswer::Stopping) => answer(
             StatusCode::SERVICE_UNAVAILABLE,
             json!({"error": "the host is stopping"}),
         ),
     }
 }
 
-async fn status(State(s): State<Shared>) -> Response {
-    ask(&s, Ask::Status).await
-}
-
-async fn strategies(State(s): State<Shared>) -> Response {
-    ask(&s, Ask::Strategies).await
-}
-
-async fn positions(State(s): State<Shared>) -> Response {
-    ask(&s, Ask::Positions).await
-}
-
-async fn orders(State(s): State<Shared>) -> Response {
-    ask(&s, Ask::Orders).await
-}
-
-async fn fills(State(s): State<Shared>) -> Response {
-    ask(&s, Ask::Fills).await
-}
-
-async fn risk(State(s): State<Shared>) -> Response {
-    ask(&s, Ask::Risk).await
-}
-
-async fn snapshot(State(s): State<Shared>) -> Response {
-    ask(&s, Ask::Snapshot).await
-}
-
-/// The answer itself, or why there is none.
-async fn ask_value(s: &Shared, ask: Ask) -> Result<Value, String> {
-    let (reply, rx) = oneshot::channel();
-    s.loop_tx
-        .send(Request { ask, reply })
-        .await
-        .map_err(|_| "the host is stopping".to_owned())?;
-    rx.await
-        .map_err(|_| "the host is stopping".to_owned())
-        .and_then(|r| r)
+/// A GET answered by the run loop.
+fn read(question: fn() -> Ask) -> axum::routing::MethodRouter<Shared> {
+    get(move |State(s): State<Shared>| async move { ask(&s, question()).await })
 }
 
 async fn prometheus(State(s): State<Shared>) -> Response {
@@ -374,7 +353,11 @@ async fn prometheus(State(s): State<Shared>) -> Response {
             ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
         }
         Ok(other) => answer(StatusCode::INTERNAL_SERVER_ERROR, other),
-        Err(e) => answer(StatusCode::SERVICE_UNAVAILABLE, json!({ "error": e })),
+        Err(NoAnswer::Refused(e)) => answer(StatusCode::CONFLICT, json!({ "error": e })),
+        Err(NoAnswer::Stopping) => answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"error": "the host is stopping"}),
+        ),
     }
 }
 
