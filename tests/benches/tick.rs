@@ -9,6 +9,7 @@
 use std::time::Instant;
 
 use polybox::config::HostConfig;
+use polybox::kernel::Summary;
 use polybox::market::recording::Recording;
 use polybox::replay::{ReplayOptions, kernel_for};
 use polybox::sandbox::Deadline;
@@ -131,8 +132,8 @@ fn level(l: polybox_core::book::Level) -> polybox_sdk::Level {
 /// The native twin of the kernel's delivery: market events, then order updates until none
 /// is left.
 fn native_tick(desk: &mut Desk, q: &mut SpreadQuoter, id: StrategyId, msg: &MarketMessage) {
-    // The kernel reads the kill switch before every market message.
-    std::hint::black_box(desk.gate().kill_switch().is_engaged());
+    // The kernel reads the kill switch once per market message, for the whole turn.
+    std::hint::black_box(desk.gate_mut().begin_turn());
     let events = desk.apply(msg);
     // Fills the message caused reach the strategy before the message itself.
     settle(desk, q, id);
@@ -161,6 +162,7 @@ fn native_tick(desk: &mut Desk, q: &mut SpreadQuoter, id: StrategyId, msg: &Mark
         }
         settle(desk, q, id);
     }
+    desk.gate_mut().end_turn();
 }
 
 /// Order updates to their owner until none is left (the kernel's `settle`).
@@ -218,21 +220,31 @@ fn main() -> anyhow::Result<()> {
     };
     let mut config_k = config.clone();
     config_k.kill_switch.path = dir.path().join("kill");
-    let mut kernel = kernel_for(
-        &config_k,
-        &recording,
-        &opts.strategies,
-        &opts,
-        Deadline::FuelOnly,
-        None,
-    )?;
-    let mut wasm = Samples::with_capacity(messages.len());
-    for (ts, m) in &messages {
-        let t = Instant::now();
-        kernel.on_message(*ts, m);
-        wasm.push(t.elapsed().as_nanos() as u64);
-    }
-    let wasm_summary = kernel.summary();
+    let wasm_run = |deadline: Deadline| -> anyhow::Result<(Samples, Summary)> {
+        let mut kernel = kernel_for(
+            &config_k,
+            &recording,
+            &opts.strategies,
+            &opts,
+            deadline,
+            None,
+        )?;
+        let mut samples = Samples::with_capacity(messages.len());
+        for (ts, m) in &messages {
+            let t = Instant::now();
+            kernel.on_message(*ts, m);
+            samples.push(t.elapsed().as_nanos() as u64);
+        }
+        Ok((samples, kernel.summary()))
+    };
+    // As replay runs it (fuel only), then as live runs it (fuel and the epoch deadline,
+    // with its ticker thread): the difference is the wall-clock deadline's cost.
+    let (mut wasm, wasm_summary) = wasm_run(Deadline::FuelOnly)?;
+    let (mut live, live_summary) = wasm_run(Deadline::WallClock(config.sandbox.deadline_ms))?;
+    anyhow::ensure!(
+        (live_summary.intents, live_summary.fills) == (wasm_summary.intents, wasm_summary.fills),
+        "the run with an epoch deadline diverged from the fuel-only run"
+    );
 
     // Native: the same strategy and the same desk.
     let gate = Gate::new(config.limits(), KillSwitch::new(dir.path().join("kill")));
@@ -308,6 +320,10 @@ fn main() -> anyhow::Result<()> {
                 "intents": wasm_summary.intents,
                 "accepted": wasm_summary.accepted,
                 "fills": wasm_summary.fills,
+            },
+            "wasm_with_epoch_deadline": {
+                "latency": live.summary(),
+                "deadline_ms": config.sandbox.deadline_ms,
             },
             "native": {
                 "latency": native.summary(),

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
+use smallvec::SmallVec;
 
 use rust_decimal::Decimal;
 
@@ -44,6 +45,13 @@ pub struct MarketMeta {
     pub neg_risk: bool,
 }
 
+/// The levels one message changed in one book: a `price_change` touches a few, so they
+/// are kept inline (no allocation per message).
+pub type LevelChanges = SmallVec<[(Side, Level); 4]>;
+
+/// The events of one market message: almost always one, kept inline.
+pub type MarketEvents = SmallVec<[MarketEvent; 2]>;
+
 /// A book changed; what strategies subscribed to the token are told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BookChange {
@@ -54,7 +62,7 @@ pub struct BookChange {
     /// Replaced by a snapshot.
     pub snapshot: bool,
     /// Levels set (size 0: removed).
-    pub changes: Vec<(Side, Level)>,
+    pub changes: LevelChanges,
     /// Best bid after the change.
     pub bid: Option<Level>,
     /// Best ask after the change.
@@ -253,6 +261,11 @@ impl Desk {
         self.gate.ledger_mut().roll(self.now);
     }
 
+    /// The desk's id of a token it has a book for: a clone of it shares the text.
+    pub fn token_id(&self, token: &str) -> Option<TokenId> {
+        self.books.get_key_value(token).map(|(t, _)| t.clone())
+    }
+
     /// The book of a token.
     pub fn book(&self, token: &str) -> Option<&OrderBook> {
         self.books.get(token)
@@ -363,7 +376,7 @@ impl Desk {
         token: &TokenId,
         ts: u64,
         snapshot: bool,
-        changes: Vec<(Side, Level)>,
+        changes: LevelChanges,
     ) -> BookChange {
         let book = self.books.get(token);
         BookChange {
@@ -379,8 +392,8 @@ impl Desk {
 
     /// Apply one market message: update books, fill resting paper orders, mark positions.
     /// Returns the events for strategies, in order.
-    pub fn apply(&mut self, msg: &MarketMessage) -> Vec<MarketEvent> {
-        let mut events = Vec::new();
+    pub fn apply(&mut self, msg: &MarketMessage) -> MarketEvents {
+        let mut events = MarketEvents::new();
         match msg {
             MarketMessage::Book(s) => {
                 let was_stale = self
@@ -422,12 +435,12 @@ impl Desk {
                     &s.token,
                     s.ts,
                     true,
-                    Vec::new(),
+                    LevelChanges::new(),
                 )));
             }
             MarketMessage::PriceChange { ts, changes, .. } => {
                 // Group by token, keeping first-seen order, so each token gets one event.
-                let mut touched: Vec<(TokenId, Vec<(Side, Level)>)> = Vec::new();
+                let mut touched: SmallVec<[(TokenId, LevelChanges); 2]> = SmallVec::new();
                 for c in changes {
                     let applied = self
                         .book_entry(&c.token)
@@ -446,7 +459,11 @@ impl Desk {
                     self.emit(updates);
                     match touched.iter_mut().find(|(t, _)| *t == c.token) {
                         Some((_, v)) => v.push((c.side, level)),
-                        None => touched.push((c.token.clone(), vec![(c.side, level)])),
+                        None => {
+                            let mut levels = LevelChanges::new();
+                            levels.push((c.side, level));
+                            touched.push((c.token.clone(), levels));
+                        }
                     }
                 }
                 for (token, levels) in touched {
@@ -773,7 +790,8 @@ impl Desk {
         };
         // The highest BUY price open (this intent included) per strategy and token: while
         // those BUYs fill, the average cost cannot rise above it.
-        let mut max_buy: BTreeMap<(StrategyId, &TokenId), Price> = BTreeMap::new();
+        // (Few orders are open at a time: small inline lists, no allocation per intent.)
+        let mut max_buy: SmallVec<[(StrategyId, &TokenId, Price); 8]> = SmallVec::new();
         let buys = self
             .venue
             .working()
@@ -781,13 +799,19 @@ impl Desk {
             .map(|o| (o.strategy, o.token, o.price));
         let this = (intent.side == Side::Buy).then_some((s, &intent.token, intent.price));
         for (strategy, token, price) in buys.chain(this) {
-            let m = max_buy.entry((strategy, token)).or_insert(price);
-            *m = (*m).max(price);
+            match max_buy
+                .iter_mut()
+                .find(|(s2, t2, _)| *s2 == strategy && *t2 == token)
+            {
+                Some(m) => m.2 = m.2.max(price),
+                None => max_buy.push((strategy, token, price)),
+            }
         }
         let bound = |strategy: StrategyId, token: &TokenId| {
             let buy = max_buy
-                .get(&(strategy, token))
-                .map_or(Decimal::ZERO, |p| p.to_decimal());
+                .iter()
+                .find(|(s2, t2, _)| *s2 == strategy && *t2 == token)
+                .map_or(Decimal::ZERO, |m| m.2.to_decimal());
             self.avg_cost(strategy, token).max(buy)
         };
         let mut reserved = Usdc::ZERO;
@@ -795,7 +819,9 @@ impl Desk {
         let mut strategy_committed = -self.gate.ledger().strategy_today(s);
         let mut strategy_exposure = Usdc::ZERO;
         let mut strategy_open_orders = 0u32;
-        let mut tokens: BTreeSet<&TokenId> = self.portfolio.all().map(|(_, t, _)| t).collect();
+        // Tokens held or being bought, by anyone: sorted and deduplicated below.
+        let mut tokens: SmallVec<[&TokenId; 16]> =
+            self.portfolio.all().map(|(_, t, _)| t).collect();
         for o in self.venue.working() {
             let remaining = o.remaining();
             let worst = match o.side {
@@ -804,7 +830,7 @@ impl Desk {
                         + self
                             .fees_of(o.token)
                             .max_taker_fee(Side::Buy, o.price, remaining);
-                    tokens.insert(o.token);
+                    tokens.push(o.token);
                     self.worst_loss(o.token, o.side, o.price, remaining, Decimal::ZERO)
                 }
                 Side::Sell => self.worst_loss(
@@ -825,6 +851,8 @@ impl Desk {
             }
         }
         strategy_exposure += self.portfolio.positions_of(s).map(|(_, p)| p.cost).sum();
+        tokens.sort_unstable();
+        tokens.dedup();
         let intent_loss = self.worst_loss(
             &intent.token,
             intent.side,
@@ -837,7 +865,8 @@ impl Desk {
             available: self.wallet.balance().map(|b| b - reserved),
             spend,
             open_positions: u32::try_from(tokens.len()).unwrap_or(u32::MAX),
-            opens_position: intent.side == Side::Buy && !tokens.contains(&intent.token),
+            opens_position: intent.side == Side::Buy
+                && tokens.binary_search(&&intent.token).is_err(),
             committed_loss: committed,
             strategy_committed_loss: strategy_committed,
             intent_loss,

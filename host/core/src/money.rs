@@ -45,6 +45,25 @@ fn to_micros(d: Decimal, text: &str) -> Result<i128, MoneyError> {
         .ok_or_else(|| MoneyError::NotANumber(text.to_owned()))
 }
 
+/// `units × 10^-scale` as a decimal without trailing zeros: what `Decimal::normalize`
+/// gives, by integer steps (normalising a `Decimal` divides its 96-bit mantissa once per
+/// digit, and these conversions run on every order the gate checks).
+fn exact(units: i128, scale: u32) -> Decimal {
+    let (mut units, mut scale) = (units, scale);
+    if let Ok(mut small) = i64::try_from(units) {
+        while scale > 0 && small % 10 == 0 {
+            small /= 10;
+            scale -= 1;
+        }
+        return Decimal::new(small, scale);
+    }
+    while scale > 0 && units % 10 == 0 {
+        units /= 10;
+        scale -= 1;
+    }
+    Decimal::from_i128_with_scale(units, scale)
+}
+
 fn parse_decimal(text: &str) -> Result<Decimal, MoneyError> {
     Decimal::from_str(text.trim()).map_err(|_| MoneyError::NotANumber(text.to_owned()))
 }
@@ -88,7 +107,7 @@ impl Price {
 
     /// As a decimal number of USDC.
     pub fn to_decimal(self) -> Decimal {
-        Decimal::new(i64::from(self.0), 6).normalize()
+        exact(i128::from(self.0), 6)
     }
 
     /// `1 - self`, the complementary outcome's price.
@@ -144,7 +163,7 @@ impl Size {
 
     /// As a decimal number of shares.
     pub fn to_decimal(self) -> Decimal {
-        Decimal::from_i128_with_scale(i128::from(self.0), 6).normalize()
+        exact(i128::from(self.0), 6)
     }
 
     /// True for zero shares.
@@ -200,7 +219,7 @@ impl Usdc {
     /// The value of `size` shares at `price`.
     pub fn notional(price: Price, size: Size) -> Self {
         let micro_usdc = i128::from(price.micros()) * i128::from(size.micros());
-        Usdc(Decimal::from_i128_with_scale(micro_usdc, 12).normalize())
+        Usdc(exact(micro_usdc, 12))
     }
 
     /// The decimal value.
@@ -389,5 +408,27 @@ mod tests {
         assert_eq!(v, Usdc::parse("15.5").unwrap());
         let v: Usdc = serde_json::from_str("\"0.1\"").unwrap();
         assert_eq!(v.to_micros(), 100_000);
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        /// The integer normaliser gives what `Decimal::normalize` gives, digit for digit,
+        /// on both of its paths (values within `i64` and beyond).
+        #[test]
+        fn exact_matches_decimal_normalize(
+            units in proptest::prop_oneof![
+                -1_000_000_000_000i128..1_000_000_000_000,
+                (0i128..10_000).prop_map(|u| u * 1_000_000),
+                (u64::MAX as i128)..(u64::MAX as i128) * 1_000_000,
+            ],
+            scale in 0u32..=12,
+        ) {
+            let want = Decimal::from_i128_with_scale(units, scale).normalize();
+            let got = exact(units, scale);
+            proptest::prop_assert_eq!(got, want);
+            proptest::prop_assert_eq!(got.scale(), want.scale());
+            proptest::prop_assert_eq!(got.to_string(), want.to_string());
+        }
     }
 }

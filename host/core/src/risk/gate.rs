@@ -26,6 +26,8 @@ pub struct GateContext<'a> {
     pub budget: &'a Budget,
     /// The kill switch.
     pub kill_switch: &'a KillSwitch,
+    /// Whether it is engaged, as read for this intent (or for the turn it belongs to).
+    pub kill_switch_engaged: bool,
     /// The day's ledger.
     pub ledger: &'a Ledger,
     /// What the intent adds to open risk.
@@ -37,6 +39,8 @@ pub struct GateContext<'a> {
 pub struct Gate {
     limits: Limits,
     kill_switch: KillSwitch,
+    /// The kill switch as read at the start of the kernel's current turn, if one is open.
+    turn_reading: Option<bool>,
     ledger: Ledger,
     budgets: BTreeMap<StrategyId, Budget>,
     buckets: BTreeMap<StrategyId, TokenBucket>,
@@ -84,6 +88,7 @@ impl Gate {
         Gate {
             limits,
             kill_switch,
+            turn_reading: None,
             ledger,
             budgets: BTreeMap::new(),
             buckets: BTreeMap::new(),
@@ -109,6 +114,22 @@ impl Gate {
     /// The kill switch.
     pub fn kill_switch(&self) -> &KillSwitch {
         &self.kill_switch
+    }
+
+    /// Read the kill switch once for a turn of the kernel (one market message and every
+    /// intent it causes), and return the reading: until [`Gate::end_turn`], intents are
+    /// judged on it instead of each reading the file again. The switch still stops every
+    /// order from the next message on; a file created during a turn cannot be told apart
+    /// from one created just after it.
+    pub fn begin_turn(&mut self) -> bool {
+        let engaged = self.kill_switch.is_engaged();
+        self.turn_reading = Some(engaged);
+        engaged
+    }
+
+    /// Close the turn: intents read the kill switch themselves again.
+    pub fn end_turn(&mut self) {
+        self.turn_reading = None;
     }
 
     /// The ledger.
@@ -148,6 +169,9 @@ impl Gate {
             limits: &self.limits,
             budget: self.budgets.get(&intent.strategy).unwrap_or(&NO_BUDGET),
             kill_switch: &self.kill_switch,
+            kill_switch_engaged: self
+                .turn_reading
+                .unwrap_or_else(|| self.kill_switch.is_engaged()),
             ledger: &self.ledger,
             exposure,
         };
@@ -442,6 +466,34 @@ mod tests {
         );
         ks.release().unwrap();
         assert_eq!(verdict(g, intent("0.42", "10")), Ok(()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn within_a_turn_intents_are_judged_on_the_turn_s_reading_and_after_it_on_the_file() {
+        let dir = std::env::temp_dir().join(format!("polybox-turn-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ks = KillSwitch::new(dir.join("kill"));
+        let g = &mut Gate::new(Limits::default(), ks.clone());
+        ks.engage("drill").unwrap();
+        assert!(g.begin_turn());
+        ks.release().unwrap();
+        assert_eq!(
+            verdict(g, intent("0.42", "10")),
+            Err(RejectReason::KillSwitch),
+            "the turn's reading holds for the turn"
+        );
+        g.end_turn();
+        assert_eq!(verdict(g, intent("0.42", "10")), Ok(()));
+        assert!(!g.begin_turn());
+        ks.engage("drill").unwrap();
+        assert_eq!(verdict(g, intent("0.42", "10")), Ok(()));
+        g.end_turn();
+        assert_eq!(
+            verdict(g, intent("0.42", "10")),
+            Err(RejectReason::KillSwitch),
+            "outside a turn every intent reads the file"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -139,6 +139,8 @@ pub struct Kernel {
     subscribers: BTreeMap<TokenId, Vec<usize>>,
     events: u64,
     tape: Tape,
+    /// The last market event handed to strategies: its buffers are reused for the next.
+    scratch: wit::Event,
 }
 
 impl std::fmt::Debug for Kernel {
@@ -168,6 +170,7 @@ impl Kernel {
             subscribers: BTreeMap::new(),
             events: 0,
             tape: Tape::default(),
+            scratch: wit::Event::Timer(0),
         }
     }
 
@@ -439,10 +442,14 @@ impl Kernel {
     pub fn on_message(&mut self, ts: u64, msg: &MarketMessage) {
         self.advance_to(ts);
         self.events += 1;
-        self.check_kill_switch();
+        // One reading of the kill switch for the message and every intent it causes (a
+        // live order is checked against the file again just before it is sent).
+        let engaged = self.world_mut().desk.gate_mut().begin_turn();
+        self.act_on_kill_switch(engaged);
         let events = self.world_mut().desk.apply(msg);
         self.settle();
         self.deliver(&events);
+        self.world_mut().desk.gate_mut().end_turn();
         if self.tape.due(ts) {
             let pnl: Usdc = self
                 .slots
@@ -496,11 +503,17 @@ impl Kernel {
     /// Read the kill switch (checked before every market event; call it after engaging
     /// the switch to act at once): `--cancel-all` is carried out once per engagement.
     pub fn check_kill_switch(&mut self) {
-        let ks = self.desk().gate().kill_switch().clone();
-        if !ks.is_engaged() {
+        let engaged = self.desk().gate().kill_switch().is_engaged();
+        self.act_on_kill_switch(engaged);
+    }
+
+    /// Carry out `--cancel-all` once per engagement, given a reading of the switch.
+    fn act_on_kill_switch(&mut self, engaged: bool) {
+        if !engaged {
             self.killed_all = false;
             return;
         }
+        let ks = self.desk().gate().kill_switch().clone();
         if !self.killed_all && ks.wants_cancel_all() {
             self.killed_all = true;
             let n = self.world_mut().desk.cancel_everything();
@@ -525,8 +538,10 @@ impl Kernel {
             if !self.subscribers.contains_key(e.token()) {
                 continue;
             }
-            let wit_event = sandbox::market_event(e);
-            // By position, not a copy of the list: no allocation per event.
+            // The previous event's buffers, and the subscribers by position rather than a
+            // copy of the list: no allocation per event.
+            let mut wit_event = std::mem::replace(&mut self.scratch, wit::Event::Timer(0));
+            sandbox::write_market_event(e, &mut wit_event);
             let mut k = 0;
             while let Some(idx) = self
                 .subscribers
@@ -537,6 +552,7 @@ impl Kernel {
                 self.settle();
                 k += 1;
             }
+            self.scratch = wit_event;
         }
     }
 

@@ -11,11 +11,12 @@ use polybox_core::venue::OrderView;
 
 use super::bindings::types as wit;
 
-/// A strategy's intent, as the gate sees it.
-pub fn intent(strategy: StrategyId, i: wit::Intent) -> Intent {
+/// A strategy's intent, as the gate sees it; `token` is the intent's token id, known to
+/// the desk or new.
+pub fn intent(strategy: StrategyId, token: TokenId, i: wit::Intent) -> Intent {
     Intent {
         strategy,
-        token: TokenId::new(&i.token),
+        token,
         side: side(i.side),
         price: Price::from_micros(i.price),
         size: Size::from_micros(i.size),
@@ -121,15 +122,7 @@ fn book_update(b: &BookChange) -> wit::BookUpdate {
         token: b.token.to_string(),
         ts: b.ts,
         snapshot: b.snapshot,
-        changes: b
-            .changes
-            .iter()
-            .map(|(s, l)| wit::LevelChange {
-                side: wit_side(*s),
-                price: l.price.micros(),
-                size: l.size.micros(),
-            })
-            .collect(),
+        changes: b.changes.iter().map(level_change).collect(),
         top: wit::TopOfBook {
             bid: b.bid.map(level),
             ask: b.ask.map(level),
@@ -138,8 +131,37 @@ fn book_update(b: &BookChange) -> wit::BookUpdate {
     }
 }
 
+/// A market event for subscribed strategies, written over `out`: a book update reuses the
+/// text and list buffers of the one before it, so delivering books allocates nothing once
+/// warm.
+pub fn write_market_event(e: &MarketEvent, out: &mut wit::Event) {
+    let (MarketEvent::Book(b), wit::Event::Book(u)) = (e, &mut *out) else {
+        *out = market_event(e);
+        return;
+    };
+    u.token.clear();
+    u.token.push_str(b.token.as_str());
+    u.ts = b.ts;
+    u.snapshot = b.snapshot;
+    u.changes.clear();
+    u.changes.extend(b.changes.iter().map(level_change));
+    u.top = wit::TopOfBook {
+        bid: b.bid.map(level),
+        ask: b.ask.map(level),
+    };
+    u.tradable = b.tradable;
+}
+
+fn level_change((s, l): &(Side, Level)) -> wit::LevelChange {
+    wit::LevelChange {
+        side: wit_side(*s),
+        price: l.price.micros(),
+        size: l.size.micros(),
+    }
+}
+
 /// A market event, for subscribed strategies.
-pub fn market_event(e: &MarketEvent) -> wit::Event {
+fn market_event(e: &MarketEvent) -> wit::Event {
     match e {
         MarketEvent::Book(b) => wit::Event::Book(book_update(b)),
         MarketEvent::Trade {

@@ -118,8 +118,12 @@ impl host::Host for HostCtx {
             );
             return Ok(Err(convert::rejection(world.desk.refuse(strategy, r))));
         }
-        let token = intent.token.clone();
-        Ok(match world.desk.submit(convert::intent(strategy, intent)) {
+        // The desk's own id when the market is known (no copy of the text).
+        let token = world
+            .desk
+            .token_id(&intent.token)
+            .unwrap_or_else(|| TokenId::new(&intent.token));
+        Ok(match world.desk.submit(convert::intent(strategy, token.clone(), intent)) {
             Ok(id) => Ok(id.0),
             Err(r) => {
                 tracing::info!(

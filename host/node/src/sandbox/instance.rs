@@ -91,7 +91,9 @@ impl Instance {
         store
             .set_fuel(fuel)
             .map_err(|e| Fault::Trap(e.to_string()))?;
-        store.set_epoch_deadline(deadline.ticks());
+        if let Some(ticks) = deadline.ticks() {
+            store.set_epoch_deadline(ticks);
+        }
         let bindings = loaded
             .pre()
             .instantiate(&mut store)
@@ -114,7 +116,9 @@ impl Instance {
         if let Err(e) = self.store.set_fuel(self.fuel) {
             return Err(Fault::Trap(e.to_string()));
         }
-        self.store.set_epoch_deadline(self.deadline.ticks());
+        if let Some(ticks) = self.deadline.ticks() {
+            self.store.set_epoch_deadline(ticks);
+        }
         let ctx = self.store.data_mut();
         ctx.world = world.take();
         ctx.intents_this_call = 0;

@@ -3,8 +3,9 @@
 //! - **CPU**: every callback gets a fuel budget (`sandbox.fuel_per_callback`), which is
 //!   deterministic, so a replay always cuts a runaway strategy at the same instruction.
 //!   Live, an epoch deadline (`sandbox.deadline_ms`, ticked every millisecond by a
-//!   background thread) also bounds wall time. Replay never ticks epochs, so wall-clock
-//!   noise cannot change what a replay produces.
+//!   background thread) also bounds wall time. Replay's engine is built without epoch
+//!   interruption: its code carries no epoch checks (cheaper), and wall-clock noise
+//!   cannot change what a replay produces.
 //! - **Memory**: a cap per instance (`sandbox.memory_mib`); growing past it traps.
 //! - **Instances**: the pooling allocator and a pre-linked `StrategyPre`, so a restart
 //!   or a swap instantiates in microseconds; compiled components are cached on disk.
@@ -29,7 +30,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 pub use bindings::types as wit;
 use bindings::{Strategy, StrategyPre};
 pub use contract::ContractError;
-pub use convert::{market_event, market_info, order_update};
+pub use convert::{market_info, order_update, write_market_event};
 pub use host_ctx::HostCtx;
 pub use instance::{Fault, Instance};
 
@@ -74,11 +75,11 @@ pub enum Deadline {
 }
 
 impl Deadline {
-    fn ticks(self) -> u64 {
+    /// The epoch deadline of a callback, in ticks, when epochs are on.
+    fn ticks(self) -> Option<u64> {
         match self {
-            // Epochs never advance in this mode; any large value is "never".
-            Deadline::FuelOnly => 1 << 40,
-            Deadline::WallClock(ms) => ms.max(1),
+            Deadline::FuelOnly => None,
+            Deadline::WallClock(ms) => Some(ms.max(1)),
         }
     }
 
@@ -155,7 +156,8 @@ impl Sandbox {
         let mut cfg = Config::new();
         cfg.wasm_component_model(true)
             .consume_fuel(true)
-            .epoch_interruption(true)
+            // Fuel only: the compiled code carries no epoch checks at all (replay).
+            .epoch_interruption(deadline.ticks().is_some())
             .concurrency_support(false);
         let n = config.max_instances;
         let mut pool = PoolingAllocationConfig::default();

@@ -9,7 +9,7 @@ impl Check for KillSwitchOff {
         "kill_switch"
     }
     fn check(&self, ctx: &GateContext<'_>) -> Result<(), Rejection> {
-        if ctx.kill_switch.is_engaged() {
+        if ctx.kill_switch_engaged {
             return Err(Rejection::new(
                 RejectReason::KillSwitch,
                 format!(
