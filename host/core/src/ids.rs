@@ -140,8 +140,9 @@ mod tests {
 
     #[test]
     fn lookups_by_text_find_the_id() {
-        let ids: std::collections::BTreeSet<TokenId> =
-            ["7123", "71234567890", "7", "8", ""].map(TokenId::new).into();
+        let ids: std::collections::BTreeSet<TokenId> = ["7123", "71234567890", "7", "8", ""]
+            .map(TokenId::new)
+            .into();
         for s in ["7123", "71234567890", "7", "8", ""] {
             assert_eq!(ids.get(s).map(TokenId::as_str), Some(s));
         }

@@ -13,7 +13,7 @@
 //! trade id and applied once; a trade that ends `FAILED` is voided and its effect on
 //! positions reversed. What the kernel must do next comes back as [`Effect`]s.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::ids::{OrderId, StrategyId, TokenId};
 use crate::money::{Price, Size, Usdc};
@@ -326,6 +326,9 @@ pub enum Effect {
 pub struct Orders {
     orders: BTreeMap<OrderId, TrackedOrder>,
     by_exchange: HashMap<String, OrderId>,
+    /// The ids of the orders that may still fill: every submit reads them, and a long
+    /// session's finished orders would otherwise be walked each time.
+    working: BTreeSet<OrderId>,
     next: u64,
 }
 
@@ -361,6 +364,7 @@ impl Orders {
                 created_ms: now,
             },
         );
+        self.working.insert(id);
         id
     }
 
@@ -370,7 +374,19 @@ impl Orders {
         if let Some(x) = &order.exchange_id {
             self.by_exchange.insert(x.clone(), order.id);
         }
-        self.orders.insert(order.id, order);
+        let id = order.id;
+        self.orders.insert(id, order);
+        self.reindex(id);
+    }
+
+    /// Keep `working` in step with the order's state (a voided fill can even bring a
+    /// filled order back to working).
+    fn reindex(&mut self, id: OrderId) {
+        if self.orders.get(&id).is_some_and(|o| o.state.is_working()) {
+            self.working.insert(id);
+        } else {
+            self.working.remove(&id);
+        }
     }
 
     /// An order.
@@ -385,7 +401,7 @@ impl Orders {
 
     /// Orders that may still fill.
     pub fn working(&self) -> impl Iterator<Item = &TrackedOrder> + '_ {
-        self.orders.values().filter(|o| o.state.is_working())
+        self.working.iter().filter_map(|id| self.orders.get(id))
     }
 
     /// Every order.
@@ -395,13 +411,15 @@ impl Orders {
 
     /// Cancel an order that never left the host.
     pub fn withdraw(&mut self, id: OrderId, ts: u64) -> Vec<Effect> {
-        match self.orders.get_mut(&id) {
+        let out = match self.orders.get_mut(&id) {
             Some(o) if o.state == OrderState::Pending => {
                 o.state = OrderState::Cancelled;
                 vec![Effect::Update(o.update(None, ts))]
             }
             _ => Vec::new(),
-        }
+        };
+        self.reindex(id);
+        out
     }
 
     fn advance(o: &mut TrackedOrder, to: OrderState) -> bool {
@@ -415,6 +433,25 @@ impl Orders {
 
     /// Apply one event at kernel time `ts`.
     pub fn apply(&mut self, event: ExecEvent, ts: u64) -> Vec<Effect> {
+        let touched = match &event {
+            ExecEvent::Signed { id, .. }
+            | ExecEvent::Amended { id, .. }
+            | ExecEvent::Submitted { id }
+            | ExecEvent::Unknown { id, .. }
+            | ExecEvent::Rejected { id, .. } => Some(*id),
+            ExecEvent::Accepted { exchange_id }
+            | ExecEvent::Trade { exchange_id, .. }
+            | ExecEvent::Cancelled { exchange_id, .. }
+            | ExecEvent::Expired { exchange_id } => self.by_exchange.get(exchange_id).copied(),
+        };
+        let out = self.apply_event(event, ts);
+        if let Some(id) = touched {
+            self.reindex(id);
+        }
+        out
+    }
+
+    fn apply_event(&mut self, event: ExecEvent, ts: u64) -> Vec<Effect> {
         let mut out = Vec::new();
         let lookup = |this: &Self, x: &str| this.by_exchange.get(x).copied();
         match event {
@@ -788,5 +825,55 @@ mod tests {
         );
         assert_eq!(TradeStatus::parse("failed"), Some(TradeStatus::Failed));
         assert_eq!(TradeStatus::parse("WHATEVER"), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever happens to orders, in whatever order (fills voided after the order
+        /// filled included), the working index is exactly the orders in a working state.
+        #[test]
+        fn the_working_index_follows_every_state_change(
+            ops in proptest::collection::vec((0u8..11, 0u64..4, 0u8..3, 1u8..12), 1..60)
+        ) {
+            let mut orders = Orders::default();
+            for (op, n, k, size) in ops {
+                let id = OrderId(n + 1);
+                let x = format!("0x{n}");
+                let statuses = [TradeStatus::Matched, TradeStatus::Confirmed, TradeStatus::Failed];
+                let event = match op {
+                    0 => {
+                        orders.create(&intent("10"), 1);
+                        continue;
+                    }
+                    1 => {
+                        orders.withdraw(id, 2);
+                        continue;
+                    }
+                    2 => ExecEvent::Signed { id, exchange_id: x },
+                    3 => ExecEvent::Submitted { id },
+                    4 => ExecEvent::Unknown { id, reason: "timeout".to_owned() },
+                    5 => ExecEvent::Accepted { exchange_id: x },
+                    6 => ExecEvent::Rejected { id, reason: "no".to_owned() },
+                    7 => ExecEvent::Trade {
+                        exchange_id: x,
+                        trade_id: format!("t{k}"),
+                        price: p("0.50"),
+                        size: q(&size.to_string()),
+                        fee: Usdc::ZERO,
+                        status: statuses[usize::from(k)],
+                    },
+                    8 => ExecEvent::Cancelled { exchange_id: x, reason: None },
+                    9 => ExecEvent::Expired { exchange_id: x },
+                    _ => ExecEvent::Amended { id, price: p("0.40"), size: q("10") },
+                };
+                orders.apply(event, 3);
+                let indexed: Vec<OrderId> = orders.working().map(|o| o.id).collect();
+                let scanned: Vec<OrderId> = orders
+                    .all()
+                    .filter(|o| o.state.is_working())
+                    .map(|o| o.id)
+                    .collect();
+                proptest::prop_assert_eq!(indexed, scanned);
+            }
+        }
     }
 }

@@ -6,13 +6,14 @@
 //! - Polymarket cannot be sold short, so the ask is only posted against inventory bought
 //!   by earlier bid fills; bidding stops at `max_inventory` shares.
 //! - A quote whose target moved by `requote_ticks` or more is cancelled and reposted.
+//! - A refused quote is logged once, not again on every update while the refusal lasts.
 //! - State (inventory and live quotes per token) survives a hot swap.
 
 use std::collections::BTreeMap;
 
 use polybox_sdk::{
-    BookUpdate, Host, Intent, LogLevel, MarketInfo, OrderStatus, OrderUpdate, Params, Side, Size,
-    StateReader, StateWriter, Strategy, TimeInForce, export_strategy,
+    BookUpdate, Host, Intent, LogLevel, MarketInfo, OrderStatus, OrderUpdate, Params, RejectReason,
+    Side, Size, StateReader, StateWriter, Strategy, TimeInForce, export_strategy,
 };
 
 /// One live quote.
@@ -28,6 +29,8 @@ struct Leg {
     live: Option<Quote>,
     target: Option<u32>,
     size: u64,
+    /// Why its last quote was refused, if it was (logged only when this changes).
+    refused: Option<RejectReason>,
 }
 
 /// Per-token state.
@@ -38,6 +41,9 @@ struct Market {
     inventory: u64,
     bid: Option<Quote>,
     ask: Option<Quote>,
+    /// The last refusal of the bid and of the ask (not part of the snapshot: after a swap
+    /// a lasting refusal is logged once more).
+    refused: [Option<RejectReason>; 2],
 }
 
 /// The spread quoter.
@@ -76,16 +82,24 @@ impl SpreadQuoter {
         (b, a)
     }
 
-    fn requote(&self, host: &mut dyn Host, token: &str, tick: u32, leg: Leg) -> Option<Quote> {
+    /// The leg's quote after this update, and its refusal.
+    fn requote(
+        &self,
+        host: &mut dyn Host,
+        token: &str,
+        tick: u32,
+        leg: Leg,
+    ) -> (Option<Quote>, Option<RejectReason>) {
         let Leg {
             side,
             live,
             target,
             size,
+            refused,
         } = leg;
         let far = |q: Quote, t: u32| q.price.abs_diff(t) >= self.requote_ticks.max(1) * tick;
         match (live, target) {
-            (Some(q), Some(t)) if !far(q, t) => return Some(q),
+            (Some(q), Some(t)) if !far(q, t) => return (Some(q), refused),
             (Some(q), _) => {
                 // A refusal means it is already gone (filled or cancelled): the order
                 // update says which, so there is nothing more to do here.
@@ -93,9 +107,11 @@ impl SpreadQuoter {
             }
             (None, _) => {}
         }
-        let price = target?;
+        let Some(price) = target else {
+            return (None, refused);
+        };
         if size == 0 {
-            return None;
+            return (None, refused);
         }
         let verdict = host.submit(Intent {
             token: token.to_owned(),
@@ -106,13 +122,15 @@ impl SpreadQuoter {
             post_only: true,
         });
         match verdict {
-            Ok(id) => Some(Quote { id, price }),
+            Ok(id) => (Some(Quote { id, price }), None),
             Err(r) => {
-                host.log(
-                    LogLevel::Debug,
-                    &format!("quote refused: {:?}: {}", r.reason, r.message),
-                );
-                None
+                if refused != Some(r.reason) {
+                    host.log(
+                        LogLevel::Debug,
+                        &format!("quote refused: {:?}: {}", r.reason, r.message),
+                    );
+                }
+                (None, Some(r.reason))
             }
         }
     }
@@ -178,7 +196,7 @@ impl Strategy for SpreadQuoter {
         } else {
             0
         };
-        let bid = self.requote(
+        let (bid, bid_refused) = self.requote(
             host,
             &u.token,
             m.tick,
@@ -187,9 +205,10 @@ impl Strategy for SpreadQuoter {
                 live: m.bid,
                 target: bid_t,
                 size: bid_size,
+                refused: m.refused[0],
             },
         );
-        let ask = self.requote(
+        let (ask, ask_refused) = self.requote(
             host,
             &u.token,
             m.tick,
@@ -198,11 +217,13 @@ impl Strategy for SpreadQuoter {
                 live: m.ask,
                 target: ask_t,
                 size: ask_size,
+                refused: m.refused[1],
             },
         );
         if let Some(m) = self.markets.get_mut(&u.token) {
             m.bid = bid;
             m.ask = ask;
+            m.refused = [bid_refused, ask_refused];
         }
     }
 
@@ -367,6 +388,33 @@ mod tests {
         let before = h.strategy().markets.clone();
         h.swap("size = 5\nhalf_spread_ticks = 2").unwrap();
         assert_eq!(h.strategy().markets, before);
+    }
+
+    #[test]
+    fn a_lasting_refusal_is_logged_once_and_again_when_its_reason_changes() {
+        let mut h = start();
+        let reason = std::rc::Rc::new(std::cell::Cell::new(RejectReason::MaxPositions));
+        let r = reason.clone();
+        h.set_verdict(move |_| {
+            Some(polybox_sdk::Rejection {
+                reason: r.get(),
+                message: "no".to_owned(),
+            })
+        });
+        let refusals = |h: &H| {
+            h.logs()
+                .iter()
+                .filter(|(_, m)| m.starts_with("quote refused"))
+                .count()
+        };
+        h.book("A", &[("0.48", "100")], &[("0.54", "100")]);
+        h.book("A", &[("0.47", "100")], &[("0.53", "100")]);
+        h.book("A", &[("0.48", "100")], &[("0.54", "100")]);
+        assert_eq!(h.intents().len(), 3, "it still tries on every update");
+        assert_eq!(refusals(&h), 1);
+        reason.set(RejectReason::RateLimit);
+        h.book("A", &[("0.47", "100")], &[("0.53", "100")]);
+        assert_eq!(refusals(&h), 2);
     }
 
     #[test]

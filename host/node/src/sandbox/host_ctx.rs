@@ -123,19 +123,24 @@ impl host::Host for HostCtx {
             .desk
             .token_id(&intent.token)
             .unwrap_or_else(|| TokenId::new(&intent.token));
-        Ok(match world.desk.submit(convert::intent(strategy, token.clone(), intent)) {
-            Ok(id) => Ok(id.0),
-            Err(r) => {
-                tracing::info!(
-                    strategy = &*self.name,
-                    token = %token,
-                    reason = r.reason.code(),
-                    "intent refused: {}",
-                    r.message
-                );
-                Err(convert::rejection(r))
-            }
-        })
+        Ok(
+            match world
+                .desk
+                .submit(convert::intent(strategy, token.clone(), intent))
+            {
+                Ok(id) => Ok(id.0),
+                Err(r) => {
+                    tracing::info!(
+                        strategy = &*self.name,
+                        token = %token,
+                        reason = r.reason.code(),
+                        "intent refused: {}",
+                        r.message
+                    );
+                    Err(convert::rejection(r))
+                }
+            },
+        )
     }
 
     fn cancel(&mut self, id: u64) -> Result<(), wit::Rejection> {
