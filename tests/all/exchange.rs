@@ -9,10 +9,11 @@ use polybox::execution::exchange::{
 };
 use polybox::execution::rate_limit::{Class, Limits};
 use polybox::execution::retry::RetryPolicy;
+use alloy::sol_types::SolStruct;
 use polybox_tests::anvil::Anvil;
 use polybox_tests::fake_clob::{FakeClob, Fault, FaultKind, Mode, TOKENS};
 use polymarket_client_sdk_v2::clob::types::request::OrdersRequest;
-use polymarket_client_sdk_v2::clob::types::{OrderStatusType, Side, SignedOrder};
+use polymarket_client_sdk_v2::clob::types::{OrderPayload, OrderStatusType, Side, SignedOrder};
 use polymarket_client_sdk_v2::types::{Decimal, U256};
 
 pub(crate) const KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -63,6 +64,18 @@ async fn posts_are_signed_and_answered_with_the_local_order_id() {
     let x = connect(&clob).await;
     let signed = bid(&x, "0.40").await;
     let id = order_id(&signed, false).unwrap();
+    // The id is the order's EIP-712 digest under either exchange's domain.
+    let OrderPayload::V2(p) = &signed.payload else {
+        panic!("a V2 order")
+    };
+    for neg_risk in [false, true] {
+        assert_eq!(
+            order_id(&signed, neg_risk).unwrap(),
+            p.order
+                .eip712_signing_hash(&polybox_tests::fake_clob::signing::order_domain(neg_risk))
+                .to_string()
+        );
+    }
     let r = x.post(&[signed]).await.unwrap();
     assert_eq!(
         (r[0].order_id.as_str(), &r[0].status),

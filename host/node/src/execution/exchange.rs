@@ -682,18 +682,33 @@ pub fn order_id(order: &SignedOrder, neg_risk: bool) -> Option<String> {
     let OrderPayload::V2(p) = &order.payload else {
         return None;
     };
-    let config =
-        polymarket_client_sdk_v2::contract_config(polymarket_client_sdk_v2::POLYGON, neg_risk)?;
-    let domain = alloy::sol_types::Eip712Domain::new(
-        Some("Polymarket CTF Exchange".into()),
-        Some("2".into()),
-        Some(alloy::primitives::U256::from(
-            polymarket_client_sdk_v2::POLYGON,
-        )),
-        config.exchange_v2,
-        None,
-    );
-    Some(p.order.eip712_signing_hash(&domain).to_string())
+    // The digest is keccak(0x1901 ‖ domain separator ‖ struct hash); the two exchanges'
+    // separators never change, so they are hashed once, not for every order.
+    static SEPARATORS: std::sync::OnceLock<[Option<alloy::primitives::B256>; 2]> =
+        std::sync::OnceLock::new();
+    let separator = SEPARATORS.get_or_init(|| {
+        [false, true].map(|neg_risk| {
+            let config = polymarket_client_sdk_v2::contract_config(
+                polymarket_client_sdk_v2::POLYGON,
+                neg_risk,
+            )?;
+            let domain = alloy::sol_types::Eip712Domain::new(
+                Some("Polymarket CTF Exchange".into()),
+                Some("2".into()),
+                Some(alloy::primitives::U256::from(
+                    polymarket_client_sdk_v2::POLYGON,
+                )),
+                config.exchange_v2,
+                None,
+            );
+            Some(domain.separator())
+        })
+    })[usize::from(neg_risk)]?;
+    let mut digest = [0u8; 66];
+    digest[..2].copy_from_slice(&[0x19, 0x01]);
+    digest[2..34].copy_from_slice(separator.as_slice());
+    digest[34..].copy_from_slice(p.order.eip712_hash_struct().as_slice());
+    Some(alloy::primitives::keccak256(digest).to_string())
 }
 
 #[cfg(test)]
