@@ -4,12 +4,12 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use alloy::sol_types::SolStruct;
 use polybox::execution::exchange::{
     Exchange, ExchangeError, Restriction, Secrets, order_id, same_order,
 };
 use polybox::execution::rate_limit::{Class, Limits};
 use polybox::execution::retry::RetryPolicy;
-use alloy::sol_types::SolStruct;
 use polybox_tests::anvil::Anvil;
 use polybox_tests::fake_clob::{FakeClob, Fault, FaultKind, Mode, TOKENS};
 use polymarket_client_sdk_v2::clob::types::request::OrdersRequest;

@@ -9,7 +9,6 @@
 use std::time::Instant;
 
 use polybox::config::HostConfig;
-use polybox::kernel::Summary;
 use polybox::market::recording::Recording;
 use polybox::replay::{ReplayOptions, kernel_for};
 use polybox::sandbox::Deadline;
@@ -27,6 +26,10 @@ use spread_quoter::SpreadQuoter;
 const MARKETS: usize = 100;
 const FRAMES: usize = 200_000;
 const CONFIG: &str = "size = 5\nhalf_spread_ticks = 2";
+/// Messages run through each kind, unmeasured, before the measured runs.
+const WARM_UP: usize = 20_000;
+/// Messages each kind handles in its turn.
+const BLOCK: usize = 20_000;
 
 /// The native strategy's host: the same desk calls the sandbox's host functions make.
 struct NativeHost<'a> {
@@ -129,6 +132,21 @@ fn level(l: polybox_core::book::Level) -> polybox_sdk::Level {
     }
 }
 
+/// The spread quoter compiled natively, on its own desk.
+struct NativeTwin {
+    desk: Desk,
+    q: SpreadQuoter,
+    id: StrategyId,
+}
+
+impl NativeTwin {
+    /// One market message, as the kernel handles it.
+    fn tick(&mut self, ts: u64, msg: &MarketMessage) {
+        self.desk.set_now(ts);
+        native_tick(&mut self.desk, &mut self.q, self.id, msg);
+    }
+}
+
 /// The native twin of the kernel's delivery: market events, then order updates until none
 /// is left.
 fn native_tick(desk: &mut Desk, q: &mut SpreadQuoter, id: StrategyId, msg: &MarketMessage) {
@@ -220,73 +238,100 @@ fn main() -> anyhow::Result<()> {
     };
     let mut config_k = config.clone();
     config_k.kill_switch.path = dir.path().join("kill");
-    let wasm_run = |deadline: Deadline| -> anyhow::Result<(Samples, Summary)> {
-        let mut kernel = kernel_for(
+    let kernel = |deadline: Deadline| {
+        kernel_for(
             &config_k,
             &recording,
             &opts.strategies,
             &opts,
             deadline,
             None,
-        )?;
-        let mut samples = Samples::with_capacity(messages.len());
-        for (ts, m) in &messages {
-            let t = Instant::now();
-            kernel.on_message(*ts, m);
-            samples.push(t.elapsed().as_nanos() as u64);
-        }
-        Ok((samples, kernel.summary()))
+        )
     };
-    // As replay runs it (fuel only), then as live runs it (fuel and the epoch deadline,
-    // with its ticker thread): the difference is the wall-clock deadline's cost.
-    let (mut wasm, wasm_summary) = wasm_run(Deadline::FuelOnly)?;
-    let (mut live, live_summary) = wasm_run(Deadline::WallClock(config.sandbox.deadline_ms))?;
+    let native = || -> anyhow::Result<NativeTwin> {
+        let gate = Gate::new(config.limits(), KillSwitch::new(dir.path().join("kill")));
+        let mut desk = Desk::new(gate, config.default_tick(), config.default_min_size());
+        let metas = recording.markets(
+            config.default_tick(),
+            config.default_min_size(),
+            config.paper.default_fee_rate_bps,
+        );
+        let infos: Vec<polybox_sdk::MarketInfo> = metas
+            .iter()
+            .map(|m| polybox_sdk::MarketInfo {
+                token: m.token.to_string(),
+                condition: m.condition.clone(),
+                complement: m.complement.as_ref().map(|c| c.to_string()),
+                tick: m.tick.micros(),
+                min_size: m.min_size.micros(),
+                fee_rate_bps: m.fees.rate_bps,
+            })
+            .collect();
+        for m in metas {
+            desk.add_market(m);
+        }
+        let id = StrategyId(0);
+        desk.grant(id, infos.iter().map(|m| TokenId::new(&m.token)));
+        let (q, _tokens) = SpreadQuoter::init(
+            CONFIG,
+            &infos,
+            &mut NativeHost {
+                desk: &mut desk,
+                id,
+            },
+        )
+        .map_err(anyhow::Error::msg)?;
+        Ok(NativeTwin { desk, q, id })
+    };
+
+    // Warm-up: each kind on the first messages (caches, branch predictors, the engine's
+    // first instances), not measured.
+    let warm = messages.len().min(WARM_UP);
+    let mut k = kernel(Deadline::FuelOnly)?;
+    for (ts, m) in &messages[..warm] {
+        k.on_message(*ts, m);
+    }
+    drop(k);
+    let mut twin = native()?;
+    for (ts, m) in &messages[..warm] {
+        twin.tick(*ts, m);
+    }
+    // Measured: the native twin, the kernel as replay runs it (fuel only), and the kernel
+    // as live runs it (fuel and the epoch deadline, with its ticker thread; the difference
+    // of the last two is the deadline's cost), taking turns a block of messages at a time
+    // so that the machine's drift falls on all three alike.
+    let mut twin = native()?;
+    let mut replayed = kernel(Deadline::FuelOnly)?;
+    let mut live = kernel(Deadline::WallClock(config.sandbox.deadline_ms))?;
+    let n = messages.len();
+    let (mut native, mut wasm, mut live_s) = (
+        Samples::with_capacity(n),
+        Samples::with_capacity(n),
+        Samples::with_capacity(n),
+    );
+    for block in messages.chunks(BLOCK) {
+        for (ts, m) in block {
+            let t = Instant::now();
+            twin.tick(*ts, m);
+            native.push(t.elapsed().as_nanos() as u64);
+        }
+        for (ts, m) in block {
+            let t = Instant::now();
+            replayed.on_message(*ts, m);
+            wasm.push(t.elapsed().as_nanos() as u64);
+        }
+        for (ts, m) in block {
+            let t = Instant::now();
+            live.on_message(*ts, m);
+            live_s.push(t.elapsed().as_nanos() as u64);
+        }
+    }
+    let (wasm_summary, live_summary) = (replayed.summary(), live.summary());
+    let native_counters = twin.desk.counters(twin.id);
     anyhow::ensure!(
         (live_summary.intents, live_summary.fills) == (wasm_summary.intents, wasm_summary.fills),
         "the run with an epoch deadline diverged from the fuel-only run"
     );
-
-    // Native: the same strategy and the same desk.
-    let gate = Gate::new(config.limits(), KillSwitch::new(dir.path().join("kill")));
-    let mut desk = Desk::new(gate, config.default_tick(), config.default_min_size());
-    let metas = recording.markets(
-        config.default_tick(),
-        config.default_min_size(),
-        config.paper.default_fee_rate_bps,
-    );
-    let infos: Vec<polybox_sdk::MarketInfo> = metas
-        .iter()
-        .map(|m| polybox_sdk::MarketInfo {
-            token: m.token.to_string(),
-            condition: m.condition.clone(),
-            complement: m.complement.as_ref().map(|c| c.to_string()),
-            tick: m.tick.micros(),
-            min_size: m.min_size.micros(),
-            fee_rate_bps: m.fees.rate_bps,
-        })
-        .collect();
-    for m in metas {
-        desk.add_market(m);
-    }
-    let id = StrategyId(0);
-    desk.grant(id, infos.iter().map(|m| TokenId::new(&m.token)));
-    let (mut q, _tokens) = SpreadQuoter::init(
-        CONFIG,
-        &infos,
-        &mut NativeHost {
-            desk: &mut desk,
-            id,
-        },
-    )
-    .map_err(anyhow::Error::msg)?;
-    let mut native = Samples::with_capacity(messages.len());
-    for (ts, m) in &messages {
-        let t = Instant::now();
-        desk.set_now(*ts);
-        native_tick(&mut desk, &mut q, id, m);
-        native.push(t.elapsed().as_nanos() as u64);
-    }
-    let native_counters = desk.counters(id);
     // The twins must have done the same thing, or the ratio compares different work.
     anyhow::ensure!(
         (
@@ -322,7 +367,7 @@ fn main() -> anyhow::Result<()> {
                 "fills": wasm_summary.fills,
             },
             "wasm_with_epoch_deadline": {
-                "latency": live.summary(),
+                "latency": live_s.summary(),
                 "deadline_ms": config.sandbox.deadline_ms,
             },
             "native": {
