@@ -64,6 +64,29 @@ fn exact(units: i128, scale: u32) -> Decimal {
     Decimal::from_i128_with_scale(units, scale)
 }
 
+/// Micro-units of a plain decimal text (`"0.48"`, `"200"`, `"12.5"`): up to twelve digits,
+/// then at most a point and one to six digits. The exchange writes every price and size
+/// so, and this reads one without the general decimal parser; anything else (signs,
+/// exponents, spaces, longer text) is left to that parser, which also words the errors.
+fn plain_micros(text: &str) -> Option<u64> {
+    let (int, frac) = match text.split_once('.') {
+        Some((int, frac)) => (int, frac),
+        None => (text, ""),
+    };
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if int.is_empty() || int.len() > 12 || frac.len() > 6 || !digits(int) || !digits(frac) {
+        return None;
+    }
+    if text.len() > int.len() && frac.is_empty() {
+        return None; // "5." is left to the decimal parser
+    }
+    let mut micros: u64 = 0;
+    for b in int.bytes().chain(frac.bytes()) {
+        micros = micros * 10 + u64::from(b - b'0');
+    }
+    Some(micros * 10u64.pow(6 - frac.len() as u32))
+}
+
 fn parse_decimal(text: &str) -> Result<Decimal, MoneyError> {
     Decimal::from_str(text.trim()).map_err(|_| MoneyError::NotANumber(text.to_owned()))
 }
@@ -91,7 +114,15 @@ impl Price {
     /// Parse a decimal string such as `"0.301"`; more than 6 decimals or a value above
     /// 4294 is an error.
     pub fn parse(text: &str) -> Result<Self, MoneyError> {
-        Self::try_from_decimal(parse_decimal(text)?, text)
+        match plain_micros(text) {
+            Some(m) => u32::try_from(m)
+                .map(Price)
+                .map_err(|_| MoneyError::OutOfRange {
+                    value: text.to_owned(),
+                    what: "price",
+                }),
+            None => Self::try_from_decimal(parse_decimal(text)?, text),
+        }
     }
 
     /// From a decimal, exactly.
@@ -147,7 +178,10 @@ impl Size {
 
     /// Parse a decimal string such as `"45.83"`.
     pub fn parse(text: &str) -> Result<Self, MoneyError> {
-        Self::try_from_decimal(parse_decimal(text)?, text)
+        match plain_micros(text) {
+            Some(m) => Ok(Size(m)),
+            None => Self::try_from_decimal(parse_decimal(text)?, text),
+        }
     }
 
     /// From a decimal number of shares, exactly.
@@ -413,6 +447,18 @@ mod tests {
     use proptest::strategy::Strategy as _;
 
     proptest::proptest! {
+        /// Prices and sizes read by the plain-text fast path are what the decimal parser
+        /// reads, value and error alike, for plain numbers and for near misses.
+        #[test]
+        fn the_fast_path_reads_as_the_decimal_parser(
+            text in "[0-9]{0,14}(\\.[0-9]{0,8})?|-?[0-9]{1,3}\\.?[0-9]{0,3}(e[0-9])?| ?0\\.5 ?|1_0"
+        ) {
+            let slow_price = parse_decimal(&text).and_then(|d| Price::try_from_decimal(d, &text));
+            let slow_size = parse_decimal(&text).and_then(|d| Size::try_from_decimal(d, &text));
+            proptest::prop_assert_eq!(Price::parse(&text), slow_price);
+            proptest::prop_assert_eq!(Size::parse(&text), slow_size);
+        }
+
         /// The integer normaliser gives what `Decimal::normalize` gives, digit for digit,
         /// on both of its paths (values within `i64` and beyond).
         #[test]

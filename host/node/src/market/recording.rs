@@ -73,6 +73,26 @@ struct Line<'a> {
     rest_book: Option<&'a RawValue>,
 }
 
+/// The receive time and frame of a line as polybox writes it (`{"recv_ts":N,"msg":FRAME}`,
+/// or the simulator's `{"msg":FRAME,"recv_ts":N}`), sliced out; `None` for any other shape.
+/// The frame is not checked here: the frame parser refuses anything but one JSON value.
+fn split_line(raw: &str) -> Option<(u64, &str)> {
+    let ts = |digits: &str| -> Option<u64> {
+        let plain = !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && (digits.len() == 1 || !digits.starts_with('0'));
+        plain.then(|| digits.parse().ok()).flatten()
+    };
+    if let Some(rest) = raw.strip_prefix("{\"recv_ts\":") {
+        let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let frame = rest[n..].strip_prefix(",\"msg\":")?.strip_suffix('}')?;
+        return Some((ts(&rest[..n])?, frame));
+    }
+    let rest = raw.strip_prefix("{\"msg\":")?.strip_suffix('}')?;
+    let at = rest.rfind(",\"recv_ts\":")?;
+    Some((ts(&rest[at + ",\"recv_ts\":".len()..])?, &rest[..at]))
+}
+
 impl Recording {
     /// Read a recording file.
     pub fn read(path: &Path) -> Result<Recording, RecordingError> {
@@ -101,19 +121,36 @@ impl Recording {
                 line: i + 1,
                 message,
             };
-            let expected = "expected {\"recv_ts\": MS, \"msg\": FRAME} or {\"recv_ts\": MS, \"rest_book\": BODY}";
-            let line: Line<'_> =
-                serde_json::from_str(raw).map_err(|e| err(format!("{expected}: {e}")))?;
             let mut messages = Vec::new();
-            match (line.msg, line.rest_book) {
-                (Some(frame), None) => parser.parse_into(frame.get(), &mut messages),
-                (None, Some(body)) => parser.parse_rest_book(body.get()).map(|m| messages.push(m)),
-                _ => return Err(err(expected.to_owned())),
-            }
-            .map_err(|e| err(e.to_string()))?;
+            // The usual line is read without a JSON pass of its own over the frame; any
+            // other (or a frame that does not parse) goes through the general reader,
+            // which also words the error.
+            let fast = split_line(raw).and_then(|(recv_ts, frame)| {
+                parser
+                    .parse_into(frame, &mut messages)
+                    .ok()
+                    .map(|()| recv_ts)
+            });
+            let recv_ts = match fast {
+                Some(recv_ts) => recv_ts,
+                None => {
+                    let expected = "expected {\"recv_ts\": MS, \"msg\": FRAME} or {\"recv_ts\": MS, \"rest_book\": BODY}";
+                    let line: Line<'_> =
+                        serde_json::from_str(raw).map_err(|e| err(format!("{expected}: {e}")))?;
+                    match (line.msg, line.rest_book) {
+                        (Some(frame), None) => parser.parse_into(frame.get(), &mut messages),
+                        (None, Some(body)) => {
+                            parser.parse_rest_book(body.get()).map(|m| messages.push(m))
+                        }
+                        _ => return Err(err(expected.to_owned())),
+                    }
+                    .map_err(|e| err(e.to_string()))?;
+                    line.recv_ts
+                }
+            };
             records.push(Record {
                 line: i + 1,
-                recv_ts: line.recv_ts,
+                recv_ts,
                 messages,
             });
         }
@@ -238,6 +275,28 @@ mod tests {
             Recording::parse("\n", "e"),
             Err(RecordingError::Empty(_))
         ));
+    }
+
+    #[test]
+    fn both_key_orders_read_alike_and_near_misses_are_refused_as_before() {
+        let frame = r#"{"event_type":"book","asset_id":"1","timestamp":"1","bids":[{"price":"0.4","size":"1"}],"asks":[]}"#;
+        let a = Recording::parse(&format!("{{\"recv_ts\":12,\"msg\":{frame}}}"), "a").unwrap();
+        let b = Recording::parse(&format!("{{\"msg\":{frame},\"recv_ts\":12}}"), "b").unwrap();
+        let c = Recording::parse(&format!("{{ \"msg\": {frame}, \"recv_ts\": 12 }}"), "c").unwrap();
+        for r in [&a, &b, &c] {
+            assert_eq!(r.records[0].recv_ts, 12);
+            assert_eq!(r.records[0].messages, a.records[0].messages);
+        }
+        assert_eq!(a.records[0].messages.len(), 1);
+        for bad in [
+            format!("{{\"recv_ts\":12,\"msg\":{frame},\"x\":1}}"),
+            format!("{{\"recv_ts\":012,\"msg\":{frame}}}"),
+            format!("{{\"msg\":{frame} 1,\"recv_ts\":12}}"),
+            format!("{{\"recv_ts\":99999999999999999999,\"msg\":{frame}}}"),
+        ] {
+            let err = Recording::parse(&bad, "x.jsonl").unwrap_err().to_string();
+            assert!(err.contains("x.jsonl, line 1"), "{bad}: {err}");
+        }
     }
 
     #[test]
