@@ -45,6 +45,53 @@ fn two_replays_are_identical_apart_from_timing() {
 }
 
 #[test]
+fn a_streamed_file_replays_as_the_whole_recording_held_in_memory() {
+    // `replay` reads the file twice (markets, then events) and never holds it; the same
+    // session loaded whole and fed to a kernel by hand must come out the same.
+    let o = opts(&["strategies/spread-quoter", "strategies/complement-arb"]);
+    let c = config(&["sandbox.cache_dir=\"\""]);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("session.jsonl");
+    std::fs::write(&data, polybox::market::recording::SAMPLE).unwrap();
+    let streamed = replay::replay(
+        &c,
+        &ReplayOptions {
+            data: Some(data.clone()),
+            ..o.clone()
+        },
+    )
+    .unwrap()
+    .summary;
+    let recording = polybox::market::recording::Recording::read(&data).unwrap();
+    let mut kernel = replay::kernel_for(
+        &c,
+        &recording,
+        &o.strategies,
+        &o,
+        polybox::sandbox::Deadline::FuelOnly,
+        None,
+    )
+    .unwrap();
+    use polybox_core::clock::Clock;
+    let mut clock = polybox_core::clock::ReplayClock::default();
+    for r in &recording.records {
+        clock.advance_to(r.recv_ts);
+        for m in &r.messages {
+            kernel.on_message(clock.now_ms(), m);
+        }
+    }
+    let held = kernel.summary();
+    assert!(
+        streamed.events > 4_000 && streamed.fills > 0,
+        "{streamed:?}"
+    );
+    assert_eq!(
+        without_timing(serde_json::to_value(&streamed).unwrap()),
+        without_timing(serde_json::to_value(&held).unwrap())
+    );
+}
+
+#[test]
 fn rejections_are_counted_by_reason() {
     let o = opts(&["strategies/spread-quoter"]);
     let a = json(&config(&["risk.max_order_usdc=1"]), &o);

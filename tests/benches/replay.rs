@@ -1,7 +1,7 @@
 //! Benchmark `replay`: events/s of a whole `polybox replay` (read the file, parse, books,
 //! kernel, paper fills, WASM strategies) of a generated session of 1,000,000 frames over 100
 //! markets, with 1 and with 10 strategies (copies of the spread quoter), the peak memory of
-//! each (the whole recording is held in memory, so the peak is mostly the file), and each
+//! each (replay streams the file: the peak is the host and its strategies), and each
 //! strategy instance's linear memory. Every scenario runs in a process of its own (this binary again, with
 //! `--scenario`), so its peak is its own. Writes `target/bench/replay.json`.
 //!

@@ -1,19 +1,21 @@
 //! `polybox replay`: a recorded session through the kernel, paper fills, a summary.
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use polybox_core::clock::{Clock, ReplayClock};
-use polybox_core::desk::Desk;
+use polybox_core::desk::{Desk, MarketMeta};
 use polybox_core::kill_switch::KillSwitch;
+use polybox_core::market_message::FrameParser;
 use polybox_core::risk::{Gate, Ledger};
 use serde::Serialize;
 
 use crate::config::HostConfig;
 use crate::control::{self, Request, answer::Context};
 use crate::kernel::{Kernel, KernelError, Summary};
-use crate::market::recording::{Recording, RecordingError};
+use crate::market::recording::{MarketCatalog, RecordReader, Recording, RecordingError};
 use crate::sandbox::{Deadline, LoadError, Sandbox};
 use crate::store::{Store, StoreError};
 
@@ -171,6 +173,23 @@ pub fn kernel_for(
     deadline: Deadline,
     ledger: Option<Ledger>,
 ) -> Result<Kernel, ReplayError> {
+    let markets = recording.markets(
+        config.default_tick(),
+        config.default_min_size(),
+        config.paper.default_fee_rate_bps,
+    );
+    kernel_over(config, markets, strategies, opts, deadline, ledger)
+}
+
+/// Build a kernel over these markets with the strategies loaded.
+fn kernel_over(
+    config: &HostConfig,
+    markets: Vec<MarketMeta>,
+    strategies: &[PathBuf],
+    opts: &ReplayOptions,
+    deadline: Deadline,
+    ledger: Option<Ledger>,
+) -> Result<Kernel, ReplayError> {
     if strategies.is_empty() {
         return Err(ReplayError::Usage(
             "no strategy given: pass --strategy FILE.wasm (build one with `polybox build strategies/spread-quoter`)".to_owned(),
@@ -184,11 +203,7 @@ pub fn kernel_for(
         None => Gate::new(config.limits(), kill_switch),
     };
     let mut desk = Desk::new(gate, config.default_tick(), config.default_min_size());
-    for m in recording.markets(
-        config.default_tick(),
-        config.default_min_size(),
-        config.paper.default_fee_rate_bps,
-    ) {
+    for m in markets {
         desk.add_market(m);
     }
     let mut kernel = Kernel::new(sandbox, desk);
@@ -204,12 +219,53 @@ pub fn kernel_for(
     Ok(kernel)
 }
 
-/// Read the recording named by the options (or the bundled sample).
-pub fn recording(data: Option<&Path>) -> Result<(Recording, String), ReplayError> {
+/// A reader over the recording named by the options (or the bundled sample), from its
+/// start, and the recording's name.
+fn frames(data: Option<&Path>) -> Result<(RecordReader<Box<dyn BufRead>>, String), ReplayError> {
     Ok(match data {
-        Some(p) => (Recording::read(p)?, p.display().to_string()),
-        None => (Recording::sample()?, "bundled sample".to_owned()),
+        Some(p) => (RecordReader::open(p)?, p.display().to_string()),
+        None => (RecordReader::sample(), "bundled sample".to_owned()),
     })
+}
+
+/// What a first pass over a recording finds: its markets, its size and its first time.
+struct Survey {
+    markets: Vec<MarketMeta>,
+    messages: u64,
+    first_ts: Option<u64>,
+    /// The parser of the pass, with the session's ids.
+    parser: FrameParser,
+}
+
+/// Read the whole recording once, keeping only its markets and counts: a bad line is
+/// reported before anything runs, and the replay then streams the file in constant memory.
+fn survey(config: &HostConfig, data: Option<&Path>) -> Result<(Survey, String), ReplayError> {
+    let (mut reader, origin) = frames(data)?;
+    let mut catalog = MarketCatalog::new(
+        config.default_tick(),
+        config.default_min_size(),
+        config.paper.default_fee_rate_bps,
+    );
+    let (mut messages, mut first_ts) = (0u64, None);
+    while let Some((recv_ts, frame)) = reader.next_frame()? {
+        first_ts.get_or_insert(recv_ts);
+        messages += frame.len() as u64;
+        for m in frame {
+            catalog.add(m);
+        }
+    }
+    if first_ts.is_none() {
+        return Err(RecordingError::Empty(origin).into());
+    }
+    Ok((
+        Survey {
+            markets: catalog.finish(),
+            messages,
+            first_ts,
+            parser: reader.into_parser(),
+        },
+        origin,
+    ))
 }
 
 /// Replay a session.
@@ -221,16 +277,16 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
             "--speed must be a positive number (got {s})"
         )));
     }
-    let (recording, origin) = recording(opts.data.as_deref())?;
+    let (survey, origin) = survey(config, opts.data.as_deref())?;
     let store = opts.state.as_deref().map(Store::open).transpose()?;
     let ledger = store
         .as_ref()
         .map(Store::load_ledger)
         .transpose()?
         .flatten();
-    let mut kernel = kernel_for(
+    let mut kernel = kernel_over(
         config,
-        &recording,
+        survey.markets,
         &opts.strategies,
         opts,
         Deadline::FuelOnly,
@@ -243,11 +299,7 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
         .iter()
         .map(|s| Ok((s.at, Arc::new(kernel.sandbox().load(&s.path)?))))
         .collect::<Result<Vec<_>, ReplayError>>()?;
-    let messages: u64 = recording
-        .records
-        .iter()
-        .map(|r| r.messages.len() as u64)
-        .sum();
+    let messages = survey.messages;
     for ((at, loaded), asked) in swaps.iter().zip(&opts.swaps) {
         if *at >= messages {
             return Err(ReplayError::Usage(format!(
@@ -274,7 +326,7 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
     // Wall time only paces `--speed` and measures elapsed time; the kernel never sees it.
     #[allow(clippy::disallowed_methods)]
     let started = Instant::now();
-    let first_ts = recording.records.first().map_or(0, |r| r.recv_ts);
+    let first_ts = survey.first_ts.unwrap_or(0);
     // Replay time is the recorded receive time, never behind itself.
     let mut clock = ReplayClock::default();
     // A paced replay can be watched and steered like a live session.
@@ -283,12 +335,13 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
         Some(_) => Watch::open(config, state_dir, &kernel)?,
         None => None,
     };
-    for record in &recording.records {
-        clock.advance_to(record.recv_ts);
+    let (reader, _) = frames(opts.data.as_deref())?;
+    let mut reader = reader.with_parser(survey.parser);
+    while let Some((recv_ts, frame)) = reader.next_frame()? {
+        clock.advance_to(recv_ts);
         if let Some(speed) = opts.speed {
-            let due = Duration::from_secs_f64(
-                record.recv_ts.saturating_sub(first_ts) as f64 / 1000.0 / speed,
-            );
+            let due =
+                Duration::from_secs_f64(recv_ts.saturating_sub(first_ts) as f64 / 1000.0 / speed);
             let cx = |uptime| Context {
                 mode: "paper",
                 uptime,
@@ -305,7 +358,7 @@ pub fn replay(config: &HostConfig, opts: &ReplayOptions) -> Result<ReplayReport,
                 }
             }
         }
-        for msg in &record.messages {
+        for msg in frame {
             while let Some((_, loaded)) = swaps.pop_if(|(at, _)| *at <= index) {
                 // A swap that fails leaves the running instance: the replay goes on.
                 if let Err(e) = kernel.swap(loaded) {

@@ -253,13 +253,21 @@ impl Kernel {
             });
         }
         let last_good = instance.snapshot(&mut self.world).map_err(start)?;
+        // The desk's own ids where it knows the token: equal ids then compare without
+        // reading their text.
         let world = self.world_mut();
-        world
-            .desk
-            .grant(id, markets.iter().map(|m| TokenId::new(&m.token)));
+        let known = |desk: &Desk, t: &str| desk.token_id(t).unwrap_or_else(|| TokenId::new(t));
+        let granted: Vec<TokenId> = markets
+            .iter()
+            .map(|m| known(&world.desk, &m.token))
+            .collect();
+        world.desk.grant(id, granted);
         for t in &wanted {
-            let subs = self.subscribers.entry(TokenId::new(t)).or_default();
-            subs.push(self.slots.len());
+            let token = known(self.desk(), t);
+            self.subscribers
+                .entry(token)
+                .or_default()
+                .push(self.slots.len());
         }
         tracing::info!(strategy = %name, version = %meta.version, tokens = wanted.len(), "strategy loaded");
         self.slots.push(Slot {

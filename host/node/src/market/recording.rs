@@ -19,6 +19,9 @@ use serde_json::value::RawValue;
 /// events across 00:00 UTC, written by `polybox simulate --seed 7 --markets 2 --events 4000`.
 pub const SAMPLE: &str = include_str!("../../data/sample.jsonl");
 
+/// How errors name the bundled sample.
+const SAMPLE_ORIGIN: &str = "(bundled sample)";
+
 /// Why a recording could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordingError {
@@ -93,146 +96,227 @@ fn split_line(raw: &str) -> Option<(u64, &str)> {
     Some((ts(&rest[at + ",\"recv_ts\":".len()..])?, &rest[..at]))
 }
 
-impl Recording {
-    /// Read a recording file.
-    pub fn read(path: &Path) -> Result<Recording, RecordingError> {
-        let text = std::fs::read_to_string(path).map_err(|source| RecordingError::Read {
+/// Reads a recording one line at a time, keeping only the current frame's messages: a
+/// replay streams a file of any size through it in constant memory.
+#[derive(Debug)]
+pub struct RecordReader<R> {
+    input: R,
+    origin: String,
+    line: String,
+    number: usize,
+    parser: FrameParser,
+    messages: Vec<MarketMessage>,
+}
+
+impl RecordReader<Box<dyn std::io::BufRead>> {
+    /// Open a recording file.
+    pub fn open(path: &Path) -> Result<Self, RecordingError> {
+        let file = std::fs::File::open(path).map_err(|source| RecordingError::Read {
             path: path.to_owned(),
             source,
         })?;
-        Recording::parse(&text, &path.display().to_string())
+        Ok(RecordReader::new(
+            Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
+            &path.display().to_string(),
+        ))
     }
 
     /// The bundled sample.
-    pub fn sample() -> Result<Recording, RecordingError> {
-        Recording::parse(SAMPLE, "(bundled sample)")
+    pub fn sample() -> Self {
+        RecordReader::new(Box::new(SAMPLE.as_bytes()), SAMPLE_ORIGIN)
+    }
+}
+
+impl<R: std::io::BufRead> RecordReader<R> {
+    /// Read `input`; `origin` names it in errors.
+    pub fn new(input: R, origin: &str) -> Self {
+        RecordReader {
+            input,
+            origin: origin.to_owned(),
+            line: String::new(),
+            number: 0,
+            parser: FrameParser::default(),
+            messages: Vec::new(),
+        }
     }
 
-    /// Parse recording text; `origin` names it in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<Recording, RecordingError> {
-        let mut records = Vec::new();
-        let mut parser = FrameParser::default();
-        for (i, raw) in text.lines().enumerate() {
+    /// Read with `parser`, which already knows the session's ids: a second pass over a
+    /// recording then shares each id's text with the first (the desk's own copies), so
+    /// comparing them never reads the text.
+    pub fn with_parser(mut self, parser: FrameParser) -> Self {
+        self.parser = parser;
+        self
+    }
+
+    /// The parser, with the ids it has seen.
+    pub fn into_parser(self) -> FrameParser {
+        self.parser
+    }
+
+    /// The 1-based line of the frame last returned.
+    pub fn line_number(&self) -> usize {
+        self.number
+    }
+
+    /// The next frame: its receive time and messages (valid until the next call), or
+    /// `None` at the end. Blank lines are skipped.
+    pub fn next_frame(&mut self) -> Result<Option<(u64, &[MarketMessage])>, RecordingError> {
+        loop {
+            self.line.clear();
+            let read =
+                self.input
+                    .read_line(&mut self.line)
+                    .map_err(|source| RecordingError::Read {
+                        path: PathBuf::from(&self.origin),
+                        source,
+                    })?;
+            if read == 0 {
+                return Ok(None);
+            }
+            self.number += 1;
+            let raw = self.line.trim_end_matches(['\n', '\r']);
             if raw.trim().is_empty() {
                 continue;
             }
-            let err = |message: String| RecordingError::Line {
-                origin: origin.to_owned(),
-                line: i + 1,
-                message,
-            };
-            let mut messages = Vec::new();
-            // The usual line is read without a JSON pass of its own over the frame; any
-            // other (or a frame that does not parse) goes through the general reader,
-            // which also words the error.
-            let fast = split_line(raw).and_then(|(recv_ts, frame)| {
-                parser
-                    .parse_into(frame, &mut messages)
-                    .ok()
-                    .map(|()| recv_ts)
-            });
-            let recv_ts = match fast {
-                Some(recv_ts) => recv_ts,
-                None => {
-                    let expected = "expected {\"recv_ts\": MS, \"msg\": FRAME} or {\"recv_ts\": MS, \"rest_book\": BODY}";
-                    let line: Line<'_> =
-                        serde_json::from_str(raw).map_err(|e| err(format!("{expected}: {e}")))?;
-                    match (line.msg, line.rest_book) {
-                        (Some(frame), None) => parser.parse_into(frame.get(), &mut messages),
-                        (None, Some(body)) => {
-                            parser.parse_rest_book(body.get()).map(|m| messages.push(m))
-                        }
-                        _ => return Err(err(expected.to_owned())),
+            let recv_ts =
+                parse_line(&mut self.parser, raw, &mut self.messages).map_err(|message| {
+                    RecordingError::Line {
+                        origin: self.origin.clone(),
+                        line: self.number,
+                        message,
                     }
-                    .map_err(|e| err(e.to_string()))?;
-                    line.recv_ts
-                }
-            };
-            records.push(Record {
-                line: i + 1,
-                recv_ts,
-                messages,
-            });
+                })?;
+            return Ok(Some((recv_ts, &self.messages)));
         }
-        if records.is_empty() {
-            return Err(RecordingError::Empty(origin.to_owned()));
+    }
+}
+
+/// One line's receive time, its messages written to `messages`.
+fn parse_line(
+    parser: &mut FrameParser,
+    raw: &str,
+    messages: &mut Vec<MarketMessage>,
+) -> Result<u64, String> {
+    // The usual line is read without a JSON pass of its own over the frame; any other (or
+    // a frame that does not parse) goes through the general reader, which also words the
+    // error.
+    let fast = split_line(raw)
+        .and_then(|(recv_ts, frame)| parser.parse_into(frame, messages).ok().map(|()| recv_ts));
+    if let Some(recv_ts) = fast {
+        return Ok(recv_ts);
+    }
+    messages.clear();
+    let expected =
+        "expected {\"recv_ts\": MS, \"msg\": FRAME} or {\"recv_ts\": MS, \"rest_book\": BODY}";
+    let line: Line<'_> = serde_json::from_str(raw).map_err(|e| format!("{expected}: {e}"))?;
+    match (line.msg, line.rest_book) {
+        (Some(frame), None) => parser.parse_into(frame.get(), messages),
+        (None, Some(body)) => parser.parse_rest_book(body.get()).map(|m| messages.push(m)),
+        _ => return Err(expected.to_owned()),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(line.recv_ts)
+}
+
+/// The markets a session's messages name, gathered message by message: tick and minimum
+/// size from each token's first snapshot (or the defaults), fee rate from its first trade
+/// that states one (or the default), and the complement of each token (the other token of
+/// the same condition, when there are exactly two).
+#[derive(Debug)]
+pub struct MarketCatalog {
+    metas: BTreeMap<TokenId, MarketMeta>,
+    seen_snapshot: Vec<TokenId>,
+    seen_fee: Vec<TokenId>,
+    default_tick: Price,
+    default_min_size: Size,
+    default_fee_bps: u32,
+}
+
+impl MarketCatalog {
+    /// An empty catalog with these defaults.
+    pub fn new(default_tick: Price, default_min_size: Size, default_fee_bps: u32) -> Self {
+        MarketCatalog {
+            metas: BTreeMap::new(),
+            seen_snapshot: Vec::new(),
+            seen_fee: Vec::new(),
+            default_tick,
+            default_min_size,
+            default_fee_bps,
         }
-        Ok(Recording { records })
     }
 
-    /// Every market in the session: tick and minimum size from its first snapshot (or
-    /// the defaults), fee rate from its trades (or the default), and the complement of
-    /// each token (the other token of the same condition, when there are exactly two).
-    pub fn markets(
-        &self,
-        default_tick: Price,
-        default_min_size: Size,
-        default_fee_bps: u32,
-    ) -> Vec<MarketMeta> {
-        let mut metas: BTreeMap<TokenId, MarketMeta> = BTreeMap::new();
-        let entry =
-            |metas: &mut BTreeMap<TokenId, MarketMeta>, token: &TokenId, condition: &str| {
-                metas.entry(token.clone()).or_insert_with(|| MarketMeta {
-                    token: token.clone(),
-                    condition: condition.to_owned(),
-                    complement: None,
-                    fees: FeeSchedule {
-                        rate_bps: default_fee_bps,
-                        exponent: 1,
-                    },
-                    tick: default_tick,
-                    min_size: default_min_size,
-                    neg_risk: false,
-                });
-            };
-        let mut seen_snapshot: Vec<TokenId> = Vec::new();
-        let mut seen_fee: Vec<TokenId> = Vec::new();
-        for m in self.records.iter().flat_map(|r| &r.messages) {
-            match m {
-                MarketMessage::Book(b) => {
-                    entry(&mut metas, &b.token, &b.condition);
-                    let Some(meta) = metas.get_mut(&b.token) else {
-                        continue;
-                    };
-                    if !seen_snapshot.contains(&b.token) {
-                        meta.tick = b.tick.unwrap_or(meta.tick);
-                        meta.min_size = b.min_size.unwrap_or(meta.min_size);
-                        seen_snapshot.push(b.token.clone());
-                    }
-                    meta.neg_risk = b.neg_risk.unwrap_or(meta.neg_risk);
+    fn entry(&mut self, token: &TokenId, condition: &str) -> &mut MarketMeta {
+        let (tick, min_size, rate_bps) = (
+            self.default_tick,
+            self.default_min_size,
+            self.default_fee_bps,
+        );
+        self.metas
+            .entry(token.clone())
+            .or_insert_with(|| MarketMeta {
+                token: token.clone(),
+                condition: condition.to_owned(),
+                complement: None,
+                fees: FeeSchedule {
+                    rate_bps,
+                    exponent: 1,
+                },
+                tick,
+                min_size,
+                neg_risk: false,
+            })
+    }
+
+    /// Take in one message.
+    pub fn add(&mut self, m: &MarketMessage) {
+        match m {
+            MarketMessage::Book(b) => {
+                let first = !self.seen_snapshot.contains(&b.token);
+                if first {
+                    self.seen_snapshot.push(b.token.clone());
                 }
-                MarketMessage::PriceChange {
-                    condition, changes, ..
-                } => {
-                    for c in changes {
-                        entry(&mut metas, &c.token, condition);
-                    }
+                let meta = self.entry(&b.token, &b.condition);
+                if first {
+                    meta.tick = b.tick.unwrap_or(meta.tick);
+                    meta.min_size = b.min_size.unwrap_or(meta.min_size);
                 }
-                MarketMessage::LastTrade {
-                    token,
-                    condition,
-                    fee_rate_bps,
-                    ..
-                } => {
-                    entry(&mut metas, token, condition);
-                    let Some(meta) = metas.get_mut(token) else {
-                        continue;
-                    };
-                    if let (Some(bps), false) = (fee_rate_bps, seen_fee.contains(token)) {
-                        meta.fees.rate_bps = *bps;
-                        seen_fee.push(token.clone());
-                    }
-                }
-                MarketMessage::TickSize {
-                    token, condition, ..
-                } => {
-                    entry(&mut metas, token, condition);
-                }
-                MarketMessage::Other(_) => {}
+                meta.neg_risk = b.neg_risk.unwrap_or(meta.neg_risk);
             }
+            MarketMessage::PriceChange {
+                condition, changes, ..
+            } => {
+                for c in changes {
+                    self.entry(&c.token, condition);
+                }
+            }
+            MarketMessage::LastTrade {
+                token,
+                condition,
+                fee_rate_bps,
+                ..
+            } => {
+                let first = fee_rate_bps.is_some() && !self.seen_fee.contains(token);
+                if first {
+                    self.seen_fee.push(token.clone());
+                }
+                let meta = self.entry(token, condition);
+                if let (Some(bps), true) = (fee_rate_bps, first) {
+                    meta.fees.rate_bps = *bps;
+                }
+            }
+            MarketMessage::TickSize {
+                token, condition, ..
+            } => {
+                self.entry(token, condition);
+            }
+            MarketMessage::Other(_) => {}
         }
+    }
+
+    /// The markets, with each token's complement.
+    pub fn finish(mut self) -> Vec<MarketMeta> {
         let mut by_condition: BTreeMap<String, Vec<TokenId>> = BTreeMap::new();
-        for m in metas.values() {
+        for m in self.metas.values() {
             if !m.condition.is_empty() {
                 by_condition
                     .entry(m.condition.clone())
@@ -242,15 +326,64 @@ impl Recording {
         }
         for tokens in by_condition.values() {
             if let [a, b] = &tokens[..] {
-                if let Some(m) = metas.get_mut(a) {
+                if let Some(m) = self.metas.get_mut(a) {
                     m.complement = Some(b.clone());
                 }
-                if let Some(m) = metas.get_mut(b) {
+                if let Some(m) = self.metas.get_mut(b) {
                     m.complement = Some(a.clone());
                 }
             }
         }
-        metas.into_values().collect()
+        self.metas.into_values().collect()
+    }
+}
+
+impl Recording {
+    /// Read a recording file.
+    pub fn read(path: &Path) -> Result<Recording, RecordingError> {
+        Recording::from_reader(RecordReader::open(path)?)
+    }
+
+    /// The bundled sample.
+    pub fn sample() -> Result<Recording, RecordingError> {
+        Recording::from_reader(RecordReader::sample())
+    }
+
+    /// Parse recording text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Recording, RecordingError> {
+        Recording::from_reader(RecordReader::new(text.as_bytes(), origin))
+    }
+
+    fn from_reader<R: std::io::BufRead>(
+        mut reader: RecordReader<R>,
+    ) -> Result<Recording, RecordingError> {
+        let mut records = Vec::new();
+        while let Some((recv_ts, messages)) = reader.next_frame()? {
+            let messages = messages.to_vec();
+            records.push(Record {
+                line: reader.line_number(),
+                recv_ts,
+                messages,
+            });
+        }
+        if records.is_empty() {
+            return Err(RecordingError::Empty(reader.origin));
+        }
+        Ok(Recording { records })
+    }
+
+    /// Every market in the session (see [`MarketCatalog`]).
+    pub fn markets(
+        &self,
+        default_tick: Price,
+        default_min_size: Size,
+        default_fee_bps: u32,
+    ) -> Vec<MarketMeta> {
+        let mut catalog = MarketCatalog::new(default_tick, default_min_size, default_fee_bps);
+        for m in self.records.iter().flat_map(|r| &r.messages) {
+            catalog.add(m);
+        }
+        catalog.finish()
     }
 
     /// Number of market messages.
