@@ -733,11 +733,11 @@ impl Desk {
                 ),
             ));
         }
-        let exposure = self.exposure(&intent);
+        self.gate.admit(intent.strategy, self.now)?;
         let Some(book) = self.books.get(&intent.token) else {
             return Err(Rejection::new(RejectReason::UnknownMarket, "book vanished"));
         };
-        self.gate.evaluate(intent, book, &exposure, self.now)
+        self.gate.judge(intent, book, &|i| self.exposure(i))
     }
 
     fn fees_of(&self, token: &TokenId) -> FeeSchedule {

@@ -1,5 +1,6 @@
 //! The gate: the rate limit, then every check, against an intent.
 
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 
 use super::checks;
@@ -13,8 +14,10 @@ use crate::ids::StrategyId;
 use crate::kill_switch::KillSwitch;
 use crate::order::Intent;
 
+/// What an intent adds to open risk, worked out by the desk when a check first asks.
+pub type ExposureOf<'a> = &'a dyn Fn(&Intent) -> Exposure;
+
 /// Everything a check may look at.
-#[derive(Debug)]
 pub struct GateContext<'a> {
     /// The intent.
     pub intent: &'a Intent,
@@ -30,8 +33,27 @@ pub struct GateContext<'a> {
     pub kill_switch_engaged: bool,
     /// The day's ledger.
     pub ledger: &'a Ledger,
-    /// What the intent adds to open risk.
-    pub exposure: &'a Exposure,
+    exposure_of: ExposureOf<'a>,
+    exposure: OnceCell<Exposure>,
+}
+
+impl GateContext<'_> {
+    /// What the intent adds to open risk: worked out at the first check that asks (an
+    /// intent refused before that never pays for it), then kept.
+    pub fn exposure(&self) -> &Exposure {
+        self.exposure
+            .get_or_init(|| (self.exposure_of)(self.intent))
+    }
+}
+
+impl std::fmt::Debug for GateContext<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GateContext")
+            .field("intent", &self.intent)
+            .field("kill_switch_engaged", &self.kill_switch_engaged)
+            .field("exposure", &self.exposure.get())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The risk manager's front door: owns the limits, budgets, ledger, kill switch and rate
@@ -142,18 +164,25 @@ impl Gate {
         &mut self.ledger
     }
 
-    /// Check an intent at kernel time `now_ms`.
+    /// Check an intent at kernel time `now_ms`: the rate limit ([`Gate::admit`]), then
+    /// every check ([`Gate::judge`]).
     pub fn evaluate(
         &mut self,
         intent: Intent,
         book: &OrderBook,
-        exposure: &Exposure,
+        exposure_of: ExposureOf<'_>,
         now_ms: u64,
     ) -> Result<Approved, Rejection> {
+        self.admit(intent.strategy, now_ms)?;
+        self.judge(intent, book, exposure_of)
+    }
+
+    /// The rate limit: take a token from the strategy's bucket at kernel time `now_ms`.
+    pub fn admit(&mut self, strategy: StrategyId, now_ms: u64) -> Result<(), Rejection> {
         let (rate, burst) = (self.limits.intents_per_sec, self.limits.intent_burst);
         let bucket = self
             .buckets
-            .entry(intent.strategy)
+            .entry(strategy)
             .or_insert_with(|| TokenBucket::full(burst, now_ms));
         if !bucket.try_take(now_ms, rate, burst) {
             return Err(Rejection::new(
@@ -163,6 +192,17 @@ impl Gate {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Every check, in order, against an intent already admitted by the rate limit.
+    /// `exposure_of` is called once, when the first check needs the exposure.
+    pub fn judge(
+        &self,
+        intent: Intent,
+        book: &OrderBook,
+        exposure_of: ExposureOf<'_>,
+    ) -> Result<Approved, Rejection> {
         let ctx = GateContext {
             intent: &intent,
             book,
@@ -173,7 +213,8 @@ impl Gate {
                 .turn_reading
                 .unwrap_or_else(|| self.kill_switch.is_engaged()),
             ledger: &self.ledger,
-            exposure,
+            exposure_of,
+            exposure: OnceCell::new(),
         };
         for check in &self.checks {
             check.check(&ctx)?;
@@ -229,7 +270,7 @@ mod tests {
     }
 
     fn verdict_with(gate: &mut Gate, i: Intent, e: &Exposure) -> Result<(), RejectReason> {
-        gate.evaluate(i, &book(), e, 0)
+        gate.evaluate(i, &book(), &|_| e.clone(), 0)
             .map(|_| ())
             .map_err(|r| r.reason)
     }
@@ -423,7 +464,7 @@ mod tests {
         let g = &mut gate();
         let mut ok = 0;
         for _ in 0..100 {
-            if g.evaluate(intent("0.42", "10"), &book(), &roomy(), 1_000)
+            if g.evaluate(intent("0.42", "10"), &book(), &|_| roomy(), 1_000)
                 .is_ok()
             {
                 ok += 1;
@@ -431,11 +472,11 @@ mod tests {
         }
         assert_eq!(ok, 40);
         let r = g
-            .evaluate(intent("0.42", "10"), &book(), &roomy(), 1_000)
+            .evaluate(intent("0.42", "10"), &book(), &|_| roomy(), 1_000)
             .unwrap_err();
         assert_eq!(r.reason, RejectReason::RateLimit);
         assert!(
-            g.evaluate(intent("0.42", "10"), &book(), &roomy(), 1_050)
+            g.evaluate(intent("0.42", "10"), &book(), &|_| roomy(), 1_050)
                 .is_ok()
         );
     }
@@ -443,7 +484,7 @@ mod tests {
     #[test]
     fn the_per_trade_message_names_the_limit_and_the_value() {
         let r = gate()
-            .evaluate(intent("0.42", "36"), &book(), &roomy(), 0)
+            .evaluate(intent("0.42", "36"), &book(), &|_| roomy(), 0)
             .unwrap_err();
         assert!(
             r.message.contains("per-trade limit: 15.12 USDC > 15 USDC"),

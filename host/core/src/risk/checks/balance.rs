@@ -15,8 +15,8 @@ impl Check for BalanceCovers {
         if i.side != Side::Buy {
             return Ok(());
         }
-        let spend = ctx.exposure.spend;
-        match &ctx.exposure.available {
+        let spend = ctx.exposure().spend;
+        match &ctx.exposure().available {
             Err(why) => Err(Rejection::new(
                 RejectReason::BalanceUnavailable,
                 format!("balance unavailable ({why}): BUYs are refused until it can be read"),

@@ -22,13 +22,14 @@ impl Check for DailyLoss {
                 ),
             ));
         }
-        let worst = ctx.exposure.committed_loss + ctx.exposure.intent_loss;
-        if ctx.exposure.intent_loss > Usdc::ZERO && worst > limit {
+        let worst = ctx.exposure().committed_loss + ctx.exposure().intent_loss;
+        if ctx.exposure().intent_loss > Usdc::ZERO && worst > limit {
             return Err(Rejection::new(
                 RejectReason::DailyLossLimit,
                 format!(
                     "daily loss limit: {worst} USDC worst case today (realised and open orders {} + this order {}) > {limit} USDC",
-                    ctx.exposure.committed_loss, ctx.exposure.intent_loss
+                    ctx.exposure().committed_loss,
+                    ctx.exposure().intent_loss
                 ),
             ));
         }

@@ -10,8 +10,8 @@ impl Check for MaxPositions {
         "max_positions"
     }
     fn check(&self, ctx: &GateContext<'_>) -> Result<(), Rejection> {
-        let (open, max) = (ctx.exposure.open_positions, ctx.limits.max_positions);
-        if ctx.exposure.opens_position && open >= max {
+        let (open, max) = (ctx.exposure().open_positions, ctx.limits.max_positions);
+        if ctx.exposure().opens_position && open >= max {
             return Err(Rejection::new(
                 RejectReason::MaxPositions,
                 format!(

@@ -11,14 +11,14 @@ impl Check for Sellable {
     }
     fn check(&self, ctx: &GateContext<'_>) -> Result<(), Rejection> {
         let i = ctx.intent;
-        if i.side == Side::Sell && i.size > ctx.exposure.sellable {
+        if i.side == Side::Sell && i.size > ctx.exposure().sellable {
             return Err(Rejection::new(
                 RejectReason::InsufficientBalance,
                 format!(
                     "SELL {} shares of token {} but only {} are held and not already offered",
                     i.size,
                     i.token.short(),
-                    ctx.exposure.sellable
+                    ctx.exposure().sellable
                 ),
             ));
         }

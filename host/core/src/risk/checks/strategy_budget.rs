@@ -11,7 +11,7 @@ impl Check for StrategyBudget {
         "strategy_budget"
     }
     fn check(&self, ctx: &GateContext<'_>) -> Result<(), Rejection> {
-        let (b, e) = (ctx.budget, ctx.exposure);
+        let (b, e) = (ctx.budget, ctx.exposure());
         let refuse = |what: String| {
             Err(Rejection::new(
                 RejectReason::StrategyBudget,
