@@ -139,8 +139,9 @@ pub struct Kernel {
     subscribers: BTreeMap<TokenId, Vec<usize>>,
     events: u64,
     tape: Tape,
-    /// The last market event handed to strategies: its buffers are reused for the next.
-    scratch: wit::Event,
+    /// The last book update and the last other market event handed to strategies: their
+    /// buffers are reused for the next of their kind.
+    scratch: [wit::Event; 2],
 }
 
 impl std::fmt::Debug for Kernel {
@@ -170,7 +171,7 @@ impl Kernel {
             subscribers: BTreeMap::new(),
             events: 0,
             tape: Tape::default(),
-            scratch: wit::Event::Timer(0),
+            scratch: [wit::Event::Timer(0), wit::Event::Timer(0)],
         }
     }
 
@@ -548,7 +549,8 @@ impl Kernel {
             }
             // The previous event's buffers, and the subscribers by position rather than a
             // copy of the list: no allocation per event.
-            let mut wit_event = std::mem::replace(&mut self.scratch, wit::Event::Timer(0));
+            let kind = usize::from(!matches!(e, polybox_core::desk::MarketEvent::Book(_)));
+            let mut wit_event = std::mem::replace(&mut self.scratch[kind], wit::Event::Timer(0));
             sandbox::write_market_event(e, &mut wit_event);
             let mut k = 0;
             while let Some(idx) = self
@@ -560,7 +562,7 @@ impl Kernel {
                 self.settle();
                 k += 1;
             }
-            self.scratch = wit_event;
+            self.scratch[kind] = wit_event;
         }
     }
 

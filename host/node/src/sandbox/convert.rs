@@ -131,10 +131,26 @@ fn book_update(b: &BookChange) -> wit::BookUpdate {
     }
 }
 
-/// A market event for subscribed strategies, written over `out`: a book update reuses the
-/// text and list buffers of the one before it, so delivering books allocates nothing once
-/// warm.
+/// A market event for subscribed strategies, written over `out`: a book update or a trade
+/// over one of its kind reuses its text and list buffers, so delivering them allocates
+/// nothing once warm.
 pub fn write_market_event(e: &MarketEvent, out: &mut wit::Event) {
+    if let (
+        MarketEvent::Trade {
+            token,
+            ts,
+            price,
+            size,
+            side,
+        },
+        wit::Event::Trade(t),
+    ) = (e, &mut *out)
+    {
+        t.token.clear();
+        t.token.push_str(token.as_str());
+        (t.ts, t.price, t.size, t.side) = (*ts, price.micros(), size.micros(), wit_side(*side));
+        return;
+    }
     let (MarketEvent::Book(b), wit::Event::Book(u)) = (e, &mut *out) else {
         *out = market_event(e);
         return;
