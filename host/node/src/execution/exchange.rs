@@ -30,6 +30,7 @@ use sha2::Sha256;
 
 use super::rate_limit::{Class, Limits, RateLimiter};
 use super::retry::RetryPolicy;
+use super::signer::OrderSigner;
 use crate::control::metrics;
 
 /// The authenticated client.
@@ -267,7 +268,7 @@ impl Secrets {
 /// The authenticated exchange, its pacing and its call discipline.
 pub struct Exchange {
     client: AuthClient,
-    signer: PrivateKeySigner,
+    signer: OrderSigner,
     http: reqwest::Client,
     base: String,
     key: Uuid,
@@ -303,6 +304,7 @@ impl Exchange {
             .signer()
             .map_err(local)?
             .with_chain_id(Some(polymarket_client_sdk_v2::POLYGON));
+        let signer = OrderSigner::new(&signer).map_err(local)?;
         let base = format!("{}/", clob_url.trim_end_matches('/'));
         let limiter = Arc::new(RateLimiter::new(limits));
         let new_client = || {
@@ -376,7 +378,7 @@ impl Exchange {
     }
 
     /// The signer.
-    pub fn signer(&self) -> &PrivateKeySigner {
+    pub fn signer(&self) -> &OrderSigner {
         &self.signer
     }
 

@@ -5,4 +5,5 @@ pub mod executor;
 pub mod rate_limit;
 pub mod retry;
 pub mod session;
+pub mod signer;
 pub mod user_feed;
