@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use smallvec::SmallVec;
+use smallvec::{SmallVec, smallvec};
 
 use rust_decimal::Decimal;
 
@@ -459,11 +459,7 @@ impl Desk {
                     self.emit(updates);
                     match touched.iter_mut().find(|(t, _)| *t == c.token) {
                         Some((_, v)) => v.push((c.side, level)),
-                        None => {
-                            let mut levels = LevelChanges::new();
-                            levels.push((c.side, level));
-                            touched.push((c.token.clone(), levels));
-                        }
+                        None => touched.push((c.token.clone(), smallvec![(c.side, level)])),
                     }
                 }
                 for (token, levels) in touched {

@@ -48,8 +48,7 @@ fn to_micros(d: Decimal, text: &str) -> Result<i128, MoneyError> {
 /// `units × 10^-scale` as a decimal without trailing zeros: what `Decimal::normalize`
 /// gives, by integer steps (normalising a `Decimal` divides its 96-bit mantissa once per
 /// digit, and these conversions run on every order the gate checks).
-fn exact(units: i128, scale: u32) -> Decimal {
-    let (mut units, mut scale) = (units, scale);
+fn exact(mut units: i128, mut scale: u32) -> Decimal {
     if let Ok(mut small) = i64::try_from(units) {
         while scale > 0 && small % 10 == 0 {
             small /= 10;

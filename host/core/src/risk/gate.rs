@@ -164,19 +164,6 @@ impl Gate {
         &mut self.ledger
     }
 
-    /// Check an intent at kernel time `now_ms`: the rate limit ([`Gate::admit`]), then
-    /// every check ([`Gate::judge`]).
-    pub fn evaluate(
-        &mut self,
-        intent: Intent,
-        book: &OrderBook,
-        exposure_of: ExposureOf<'_>,
-        now_ms: u64,
-    ) -> Result<Approved, Rejection> {
-        self.admit(intent.strategy, now_ms)?;
-        self.judge(intent, book, exposure_of)
-    }
-
     /// The rate limit: take a token from the strategy's bucket at kernel time `now_ms`.
     pub fn admit(&mut self, strategy: StrategyId, now_ms: u64) -> Result<(), Rejection> {
         let (rate, burst) = (self.limits.intents_per_sec, self.limits.intent_burst);
@@ -269,8 +256,15 @@ mod tests {
         }
     }
 
+    /// The rate limit, then every check, as the desk asks them.
+    fn evaluate(g: &mut Gate, i: Intent, now_ms: u64) -> Result<Approved, Rejection> {
+        g.admit(i.strategy, now_ms)?;
+        g.judge(i, &book(), &|_| roomy())
+    }
+
     fn verdict_with(gate: &mut Gate, i: Intent, e: &Exposure) -> Result<(), RejectReason> {
-        gate.evaluate(i, &book(), &|_| e.clone(), 0)
+        gate.admit(i.strategy, 0).map_err(|r| r.reason)?;
+        gate.judge(i, &book(), &|_| e.clone())
             .map(|_| ())
             .map_err(|r| r.reason)
     }
@@ -464,28 +458,19 @@ mod tests {
         let g = &mut gate();
         let mut ok = 0;
         for _ in 0..100 {
-            if g.evaluate(intent("0.42", "10"), &book(), &|_| roomy(), 1_000)
-                .is_ok()
-            {
+            if evaluate(g, intent("0.42", "10"), 1_000).is_ok() {
                 ok += 1;
             }
         }
         assert_eq!(ok, 40);
-        let r = g
-            .evaluate(intent("0.42", "10"), &book(), &|_| roomy(), 1_000)
-            .unwrap_err();
+        let r = evaluate(g, intent("0.42", "10"), 1_000).unwrap_err();
         assert_eq!(r.reason, RejectReason::RateLimit);
-        assert!(
-            g.evaluate(intent("0.42", "10"), &book(), &|_| roomy(), 1_050)
-                .is_ok()
-        );
+        assert!(evaluate(g, intent("0.42", "10"), 1_050).is_ok());
     }
 
     #[test]
     fn the_per_trade_message_names_the_limit_and_the_value() {
-        let r = gate()
-            .evaluate(intent("0.42", "36"), &book(), &|_| roomy(), 0)
-            .unwrap_err();
+        let r = evaluate(&mut gate(), intent("0.42", "36"), 0).unwrap_err();
         assert!(
             r.message.contains("per-trade limit: 15.12 USDC > 15 USDC"),
             "{}",
@@ -508,6 +493,23 @@ mod tests {
         ks.release().unwrap();
         assert_eq!(verdict(g, intent("0.42", "10")), Ok(()));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_exposure_is_worked_out_once_and_only_when_a_check_needs_it() {
+        let g = &mut gate();
+        let calls = std::cell::Cell::new(0);
+        let counted = |_: &Intent| {
+            calls.set(calls.get() + 1);
+            roomy()
+        };
+        // Off the tick: refused before any check that looks at the exposure.
+        let r = g.judge(intent("0.425", "10"), &book(), &counted);
+        assert_eq!(r.map(|_| ()).map_err(|r| r.reason), Err(RejectReason::Tick));
+        assert_eq!(calls.get(), 0);
+        // Approved: every exposure check ran, on one computation.
+        assert!(g.judge(intent("0.42", "10"), &book(), &counted).is_ok());
+        assert_eq!(calls.get(), 1);
     }
 
     #[test]
